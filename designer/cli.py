@@ -1,0 +1,158 @@
+"""The ``designer`` command line: parse, call the library, print.
+
+Library errors (:class:`DesignerError`) become one line on stderr and exit
+status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .errors import DesignerError
+
+EXIT_INPUT = 2
+
+
+def _one_line(func):
+    """Turn DesignerError (and template errors) into 'error: ...' and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from templates import TemplateError
+
+        try:
+            return func(*args, **kwargs)
+        except (DesignerError, TemplateError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_INPUT)
+
+    return wrapper
+
+
+def _echo_err(msg: str) -> None:
+    click.echo(msg, err=True, nl=False)
+
+
+@click.group()
+@click.version_option(package_name="designer")
+def main() -> None:
+    """Inverse design of printable analog wave-RNN devices: optimize, export, verify."""
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--epochs", type=click.IntRange(min=1), help="Override [training] epochs.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default runs/<config-stem>-<timestamp>).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Override [simulation] device.")
+@click.option("--engine", type=click.Choice(["auto", "fused", "reference"]), help="Override [simulation] engine.")
+@click.option("--seed", type=int, help="Override [training] seed.")
+@click.option("--data", type=click.Path(path_type=Path),
+              help="Corpus directory (Hillenbrand-style WAV files); sets [data] corpus = 'hillenbrand'.")
+@click.option("--folds", type=click.IntRange(min=0), help="Override [training] folds (0: one split).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out (or the newest run of this config).")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@_one_line
+def optimize(config, epochs, out, device, engine, seed, data, folds, resume, quiet):
+    """Train a material design from CONFIG (TOML)."""
+    from .config import parse_config, read_config_data
+    from .train import optimize as run
+
+    overrides = {}
+    for key, value in (("training.epochs", epochs), ("simulation.device", device), ("simulation.engine", engine),
+                       ("training.seed", seed), ("training.folds", folds)):
+        if value is not None:
+            overrides[key] = value
+    if data is not None:
+        overrides["data.path"] = str(data)
+        overrides["data.corpus"] = "hillenbrand"
+    raw = read_config_data(config, overrides)
+    cfg = parse_config(raw, str(config))
+    out = _output_folder(config, out, resume)
+    started = time.perf_counter()
+    summary = run(cfg, out, resume=resume, echo=None if quiet else _echo_err, config_data=raw)
+    _print_summary(out, summary, time.perf_counter() - started)
+
+
+def _output_folder(config: Path, out: Path | None, resume: bool) -> Path:
+    if out is not None:
+        if resume and not out.exists():
+            raise DesignerError(f"{out}: --resume needs an existing run folder")
+        return out
+    runs = Path("runs")
+    if resume:
+        previous = sorted(runs.glob(f"{config.stem}-*"), key=lambda p: p.stat().st_mtime)
+        if not previous:
+            raise DesignerError(f"{runs}: no earlier run of {config.stem} to resume; pass --out")
+        return previous[-1]
+    return runs / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _print_summary(out: Path, summary: dict, seconds: float) -> None:
+    folds = summary["folds"]
+    click.echo("")
+    click.echo(f"run folder      {out}")
+    if len(folds) == 1:
+        f = folds[0]
+        click.echo(f"test accuracy   {100 * f['test_accuracy']:.1f}% binary (as fabricated), "
+                   f"{100 * f['smooth_test_accuracy']:.1f}% smooth")
+        click.echo(f"train accuracy  {100 * f['train_accuracy']:.1f}% binary, {100 * f['smooth_train_accuracy']:.1f}% smooth")
+    else:
+        click.echo(f"folds           {len(folds)}")
+        click.echo(f"test accuracy   {100 * summary['test_accuracy_mean']:.1f} +/- {100 * summary['test_accuracy_std']:.1f}% binary")
+    designs = sorted(out.glob("**/design.json"))
+    for d in designs:
+        meta = json.loads(d.read_text())
+        ls = meta["lengthscale"]
+        click.echo(f"length scale    {d.parent.name}: min solid {ls['min_solid_cells']:g} / void "
+                   f"{ls['min_void_cells']:g} cells, rule {ls['rule_cells']:g} -> "
+                   f"{'meets' if ls['meets_rule'] else 'VIOLATES'} rule; grayness {meta['grayness']:.4f}")
+    click.echo(f"wall time       {seconds:.1f} s")
+    click.echo(f"files           {', '.join(str(d.parent / 'design.npz') for d in designs[:3])}"
+               f"{' ...' if len(designs) > 3 else ''}")
+    click.echo(f"next            designer export {out if len(designs) == 1 else designs[0].parent} --format gds|stl; "
+               f"designer report {out}")
+
+
+@main.command()
+def templates():
+    """List the device templates."""
+    from templates import load_template, template_names
+
+    for name in template_names():
+        t = load_template(name)
+        u = t.length_unit
+        click.echo(f"{name:16s} {t.output_format:4s} cell {t.to_unit(t.cell_size_m):g} {u}, "
+                   f"min solid {t.to_unit(t.min_solid_m):g} {u} ({t.min_solid_cells:g} cells), "
+                   f"min void {t.to_unit(t.min_void_m):g} {u} ({t.min_void_cells:g} cells)  {t.description}")
+
+
+@main.command()
+@click.option("--template", "template_name", required=True, help="Template name (see `designer templates`).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("designer.toml"),
+              show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@_one_line
+def init(template_name, out, force):
+    """Write a commented starter config for a template."""
+    from .starter import starter_config
+
+    if out.exists() and not force:
+        raise DesignerError(f"{out}: exists; pass --force to overwrite")
+    from .design import atomic_write_text
+
+    atomic_write_text(out, starter_config(template_name))
+    click.echo(f"wrote {out}")
+
+
+def _register_optional():
+    from . import cli_fab  # noqa: F401  (export, verify, show, report attach themselves)
+
+
+if __name__ == "__main__":
+    main()

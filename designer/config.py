@@ -1,0 +1,409 @@
+"""Run configuration: TOML in, frozen typed specs out, validated once.
+
+Every check happens here, before any work starts, and every rejection is a
+:class:`ConfigError` whose message is one line naming the file, the key and
+what was expected.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from templates import Template, TemplateError, load_template
+
+from .errors import ConfigError
+
+__all__ = ["Config", "load_config", "parse_config", "read_config_data", "ConfigError"]
+
+CFL_LIMIT_2D = 1.0 / math.sqrt(2.0)
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """Simulation grid in cells; the template fixes the physical cell size."""
+
+    nx: int
+    ny: int
+    absorber_cells: int = 20
+    absorber_strength: float = 0.5
+    absorber_profile: str = "polynomial"
+    absorber_order: float = 2.0
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    """Design region, a half-open box of cells [x0, x1) x [y0, y1)."""
+
+    x0_cells: int
+    x1_cells: int
+    y0_cells: int
+    y1_cells: int
+    keepout_cells: int = 2
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A point source at (x, y), or a line source from (x, y) to (x_end, y_end)."""
+
+    x_cells: int
+    y_cells: int
+    name: str = "input"
+    kind: str = "point"
+    x_end_cells: int = -1
+    y_end_cells: int = -1
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A circular probe; the i-th probe stands for the i-th class."""
+
+    x_cells: int
+    y_cells: int
+    name: str = ""
+    radius_cells: float = 1.0
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    engine: str = "auto"
+    dtype: str = "float32"
+    device: str = "auto"
+    time_scale: float = 0.0  # 0: take the template's
+
+
+@dataclass(frozen=True)
+class NonlinearitySpec:
+    """The paper's nonlinearities, acting only in the design material (rho)."""
+
+    kerr: float = 0.0  # Courant change per unit u^2, times rho
+    saturable_absorption: float = 0.0  # peak damping per step, times rho
+    saturation_amplitude: float = 1.0
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    corpus: str = "synthetic"
+    path: str = ""
+    vowels: tuple[str, ...] = ("ae", "ei", "iy")
+    sexes: tuple[str, ...] = ("m", "w")
+    sample_rate_hz: float = 10000.0
+    window_samples: int = 1000
+    speakers_per_sex: int = 12  # synthetic corpus only
+    test_fraction: float = 0.25
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    epochs: int = 20
+    batch_size: int = 16
+    learning_rate: float = 0.01
+    lr_decay: float = 1.0  # multiplied into the learning rate every epoch
+    folds: int = 0  # 0: one speaker-grouped train/test split
+    fold: int = -1  # with folds > 0: run only this fold (-1: all)
+    seed: int = 0
+    init: str = "uniform"  # uniform | random | half
+    init_value: float = 0.5
+    eval_every: int = 1
+
+
+@dataclass(frozen=True)
+class ConstraintSpec:
+    method: str = "robust"  # none | robust | indicator | both
+    filter: str = "conic"
+    beta_start: float = 2.0
+    beta_factor: float = 2.0
+    beta_every_epochs: int = 4
+    beta_max: float = 64.0
+    indicator_weight: float = 1.0
+    frame: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """A fully validated run: what the config says plus its template."""
+
+    source_file: str
+    name: str
+    template: Template
+    grid: GridSpec
+    design_region: RegionSpec
+    sources: tuple[SourceSpec, ...]
+    probes: tuple[ProbeSpec, ...]
+    simulation: SimulationSpec = field(default_factory=SimulationSpec)
+    nonlinearity: NonlinearitySpec = field(default_factory=NonlinearitySpec)
+    data: DataSpec = field(default_factory=DataSpec)
+    training: TrainingSpec = field(default_factory=TrainingSpec)
+    constraints: ConstraintSpec = field(default_factory=ConstraintSpec)
+
+    @property
+    def time_scale(self) -> float:
+        return self.simulation.time_scale or self.template.time_scale
+
+    @property
+    def dt_s(self) -> float:
+        """Device time step: one signal sample per step, time-scaled."""
+        return 1.0 / (self.data.sample_rate_hz * self.time_scale)
+
+    def replace(self, **sections) -> "Config":
+        return dataclasses.replace(self, **sections)
+
+
+SECTIONS = {
+    "grid": GridSpec,
+    "design_region": RegionSpec,
+    "simulation": SimulationSpec,
+    "nonlinearity": NonlinearitySpec,
+    "data": DataSpec,
+    "training": TrainingSpec,
+    "constraints": ConstraintSpec,
+}
+ARRAYS = {"sources": SourceSpec, "probes": ProbeSpec}
+TOP_KEYS = ["template", "name", *SECTIONS, *ARRAYS]
+CHOICES = {
+    ("simulation", "engine"): ("auto", "fused", "reference"),
+    ("simulation", "dtype"): ("float32", "float64"),
+    ("simulation", "device"): ("auto", "cpu", "cuda"),
+    ("grid", "absorber_profile"): ("polynomial", "cosine"),
+    ("data", "corpus"): ("synthetic", "hillenbrand"),
+    ("training", "init"): ("uniform", "random", "half"),
+    ("constraints", "method"): ("none", "robust", "indicator", "both"),
+    ("constraints", "filter"): ("conic", "gaussian"),
+    ("sources", "kind"): ("point", "line"),
+}
+VOWELS = ("ae", "ah", "aw", "eh", "ei", "er", "ih", "iy", "oa", "oo", "uh", "uw")
+
+
+class _Checker:
+    """Builds dataclasses from TOML tables, raising one-line ConfigErrors."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, key: str, message: str) -> typing.NoReturn:
+        raise ConfigError(f"{self.source}: {key}: {message}")
+
+    def unknown(self, key: str, valid: list[str]) -> typing.NoReturn:
+        close = difflib.get_close_matches(key.rsplit(".", 1)[-1], valid, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
+        self.fail(key, f"unknown key{hint}")
+
+    def value(self, key: str, value, kind):
+        origin = typing.get_origin(kind)
+        if origin is tuple:
+            if not isinstance(value, list):
+                self.fail(key, f"expected a list, got {type(value).__name__} {value!r}")
+            inner = typing.get_args(kind)[0]
+            return tuple(self.value(f"{key}[{i}]", v, inner) for i, v in enumerate(value))
+        if kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.fail(key, f"expected a number, got {type(value).__name__} {value!r}")
+            if not math.isfinite(value):
+                self.fail(key, f"expected a finite number, got {value!r}")
+            return float(value)
+        if kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(key, f"expected an integer, got {type(value).__name__} {value!r}")
+            return value
+        if kind is bool:
+            if not isinstance(value, bool):
+                self.fail(key, f"expected true or false, got {value!r}")
+            return value
+        if kind is str:
+            if not isinstance(value, str):
+                self.fail(key, f"expected a string, got {type(value).__name__} {value!r}")
+            return value
+        raise TypeError(kind)
+
+    def build(self, cls, table, prefix: str, choice_key: str):
+        if not isinstance(table, dict):
+            self.fail(prefix, f"expected a table, got {type(table).__name__}")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in table:
+            if key not in fields:
+                self.unknown(f"{prefix}.{key}", list(fields))
+        kwargs = {}
+        for name, f in fields.items():
+            key = f"{prefix}.{name}"
+            if name not in table:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    self.fail(key, "missing value")
+                continue
+            kwargs[name] = self.value(key, table[name], hints[name])
+            choices = CHOICES.get((choice_key, name))
+            if choices and kwargs[name] not in choices:
+                self.fail(key, f"expected one of {', '.join(choices)}, got {kwargs[name]!r}")
+        return cls(**kwargs)
+
+
+def read_config_data(path: str | Path, overrides: dict | None = None) -> dict:
+    """The TOML document at ``path`` with ``overrides`` ('section.key' -> value) applied."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+    for dotted, value in (overrides or {}).items():
+        section, key = dotted.split(".")
+        table = data.setdefault(section, {})
+        if isinstance(table, dict):
+            table[key] = value
+    data.setdefault("name", path.stem)
+    return data
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> Config:
+    """Read and validate a TOML config; ``overrides`` maps 'section.key' to values."""
+    return parse_config(read_config_data(path, overrides), str(path))
+
+
+def parse_config(data: dict, source: str) -> Config:
+    """Validate a parsed TOML document into a :class:`Config`."""
+    check = _Checker(source)
+    for key in data:
+        if key not in TOP_KEYS:
+            check.unknown(key, TOP_KEYS)
+    for key in ("template", "grid", "design_region", "sources", "probes"):
+        if key not in data:
+            check.fail(key, "missing value" if key == "template" else "missing section")
+    template_name = check.value("template", data["template"], str)
+    try:
+        template = load_template(template_name)
+    except TemplateError as exc:
+        check.fail("template", str(exc))
+    sections = {name: check.build(cls, data.get(name, {}), name, name) for name, cls in SECTIONS.items()}
+    arrays = {}
+    for name, cls in ARRAYS.items():
+        items = data[name]
+        if not isinstance(items, list) or not items:
+            check.fail(name, f"expected one or more [[{name}]] tables")
+        arrays[name] = tuple(check.build(cls, t, f"{name}[{i}]", name) for i, t in enumerate(items))
+    config = Config(source_file=source, name=check.value("name", data.get("name", Path(source).stem), str), template=template,
+                    **sections, **arrays)
+    _check_consistency(config, check)
+    return config
+
+
+def _check_consistency(cfg: Config, check: _Checker) -> None:
+    _check_numbers(cfg, check)
+    _check_stability(cfg, check)
+    _check_geometry(cfg, check)
+    _check_data(cfg, check)
+
+
+def _check_numbers(cfg: Config, check: _Checker) -> None:
+    positive = {
+        "grid.nx": cfg.grid.nx, "grid.ny": cfg.grid.ny,
+        "data.sample_rate_hz": cfg.data.sample_rate_hz, "data.window_samples": cfg.data.window_samples,
+        "training.epochs": cfg.training.epochs, "training.batch_size": cfg.training.batch_size,
+        "training.learning_rate": cfg.training.learning_rate, "constraints.beta_start": cfg.constraints.beta_start,
+        "constraints.beta_every_epochs": cfg.constraints.beta_every_epochs,
+        "nonlinearity.saturation_amplitude": cfg.nonlinearity.saturation_amplitude,
+        "data.speakers_per_sex": cfg.data.speakers_per_sex, "training.eval_every": cfg.training.eval_every,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            check.fail(key, f"expected a positive value, got {value!r}")
+    if cfg.grid.absorber_cells < 0 or cfg.grid.absorber_strength < 0:
+        check.fail("grid.absorber_cells", "expected a non-negative absorber width and strength")
+    if cfg.simulation.time_scale < 0:
+        check.fail("simulation.time_scale", f"expected a positive value (or 0 for the template's), got {cfg.simulation.time_scale}")
+    if cfg.training.folds == 1 or cfg.training.folds < 0:
+        check.fail("training.folds", f"expected 0 (one split) or at least 2, got {cfg.training.folds}")
+    if cfg.training.folds and cfg.training.fold >= cfg.training.folds:
+        check.fail("training.fold", f"expected -1 or a fold below {cfg.training.folds}, got {cfg.training.fold}")
+    if not 0 < cfg.data.test_fraction < 1:
+        check.fail("data.test_fraction", f"expected a fraction in (0, 1), got {cfg.data.test_fraction}")
+    if cfg.constraints.beta_factor < 1 or cfg.constraints.beta_max < cfg.constraints.beta_start:
+        check.fail("constraints.beta_factor", "expected beta_factor >= 1 and beta_max >= beta_start")
+    if not 0 <= cfg.training.init_value <= 1:
+        check.fail("training.init_value", f"expected a density in [0, 1], got {cfg.training.init_value}")
+
+
+def _check_stability(cfg: Config, check: _Checker) -> None:
+    c_max = cfg.template.max_speed_m_per_s
+    h = cfg.template.cell_size_m
+    dt_max = CFL_LIMIT_2D * h / c_max
+    if cfg.dt_s > dt_max:
+        need = 1.0 / (cfg.data.sample_rate_hz * dt_max)
+        check.fail(
+            "simulation.time_scale",
+            f"dt = {cfg.dt_s:.4g} s (1 / (sample_rate_hz {cfg.data.sample_rate_hz:g} x time_scale {cfg.time_scale:g})) "
+            f"violates the CFL limit for c_max = {c_max:.4g} m/s at {h:.4g} m cells: a stable dt is <= {dt_max:.4g} s, "
+            f"i.e. time_scale >= {need:.4g}",
+        )
+
+
+def _inside(x: float, y: float, cfg: Config) -> str | None:
+    g = cfg.grid
+    if not (0 <= x < g.nx and 0 <= y < g.ny):
+        return f"({x}, {y}) is outside the {g.nx} x {g.ny} grid"
+    w = g.absorber_cells
+    if not (w <= x < g.nx - w and w <= y < g.ny - w):
+        return f"({x}, {y}) lies in the absorbing layer ({w} cells wide); expected {w} <= x < {g.nx - w} and {w} <= y < {g.ny - w}"
+    return None
+
+
+def _check_geometry(cfg: Config, check: _Checker) -> None:
+    r = cfg.design_region
+    if not (r.x0_cells < r.x1_cells and r.y0_cells < r.y1_cells):
+        check.fail("design_region", f"expected x0 < x1 and y0 < y1, got [{r.x0_cells}, {r.x1_cells}) x [{r.y0_cells}, {r.y1_cells})")
+    for x, y in ((r.x0_cells, r.y0_cells), (r.x1_cells - 1, r.y1_cells - 1)):
+        if (msg := _inside(x, y, cfg)) is not None:
+            check.fail("design_region", f"corner {msg}")
+    points = []
+    for i, s in enumerate(cfg.sources):
+        points.append((f"sources[{i}]", s.x_cells, s.y_cells, 0.0))
+        if s.kind == "line":
+            if s.x_end_cells < 0 or s.y_end_cells < 0:
+                check.fail(f"sources[{i}].x_end_cells", "a line source needs x_end_cells and y_end_cells")
+            points.append((f"sources[{i}]", s.x_end_cells, s.y_end_cells, 0.0))
+    for i, p in enumerate(cfg.probes):
+        if p.radius_cells <= 0:
+            check.fail(f"probes[{i}].radius_cells", f"expected a positive radius, got {p.radius_cells}")
+        points.append((f"probes[{i}]", p.x_cells, p.y_cells, p.radius_cells))
+    for key, x, y, radius in points:
+        if (msg := _inside(x, y, cfg)) is not None:
+            check.fail(key, msg)
+        gap = r.keepout_cells + radius
+        if r.x0_cells - gap <= x < r.x1_cells + gap and r.y0_cells - gap <= y < r.y1_cells + gap:
+            check.fail(key, f"({x}, {y}) overlaps the design region [{r.x0_cells}, {r.x1_cells}) x "
+                            f"[{r.y0_cells}, {r.y1_cells}) or its {r.keepout_cells}-cell keep-out; move it or shrink the region")
+    for i, s in enumerate(cfg.sources):
+        if s.kind == "line":
+            for t in range(101):
+                x = s.x_cells + (s.x_end_cells - s.x_cells) * t / 100
+                y = s.y_cells + (s.y_end_cells - s.y_cells) * t / 100
+                if r.x0_cells - r.keepout_cells <= x < r.x1_cells + r.keepout_cells and \
+                        r.y0_cells - r.keepout_cells <= y < r.y1_cells + r.keepout_cells:
+                    check.fail(f"sources[{i}]", "the line source crosses the design region")
+
+
+def _check_data(cfg: Config, check: _Checker) -> None:
+    d = cfg.data
+    for i, v in enumerate(d.vowels):
+        if v not in VOWELS:
+            check.fail(f"data.vowels[{i}]", f"expected one of {', '.join(VOWELS)}, got {v!r}")
+    if len(set(d.vowels)) != len(d.vowels) or len(d.vowels) < 2:
+        check.fail("data.vowels", f"expected two or more distinct vowels, got {list(d.vowels)}")
+    for i, s in enumerate(d.sexes):
+        if s not in ("m", "w", "b", "g"):
+            check.fail(f"data.sexes[{i}]", f"expected one of m, w, b, g, got {s!r}")
+    if len(cfg.probes) != len(d.vowels):
+        check.fail("probes", f"expected one probe per class ({len(d.vowels)} for vowels {list(d.vowels)}), got {len(cfg.probes)}")
+    if d.corpus == "hillenbrand" and not d.path:
+        check.fail("data.path", "the hillenbrand corpus needs a directory: set [data] path or pass --data")

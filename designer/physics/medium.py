@@ -1,0 +1,101 @@
+"""From physical units to the engine's dimensionless maps.
+
+c(x) = c0 + (c1 - c0) rho(x) (Hughes et al. 2019), Courant map c dt / h.
+A refined grid (cells h/K, step dt/K) keeps every Courant number, so the same
+maps describe the same physical device at K times the resolution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..config import Config
+from .absorber import damping_profile
+from .wave import Medium
+
+__all__ = ["Layout", "layout_from_config", "build_medium", "wave_speed_m_per_s"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Boolean masks and weights of a run's geometry at ``refine`` x resolution.
+
+    design_mask: (nx, ny) cells free to change. keepout: cells forced to
+    background around sources and probes. frame: cells forced to material.
+    source_weights: (nx, ny). probe_weights: (P, nx, ny).
+    """
+
+    design_mask: torch.Tensor
+    keepout: torch.Tensor
+    frame: torch.Tensor
+    source_weights: torch.Tensor
+    probe_weights: torch.Tensor
+    damping: torch.Tensor
+    refine: int = 1
+
+
+def _disc(nx: int, ny: int, cx: float, cy: float, radius: float) -> torch.Tensor:
+    x = torch.arange(nx, dtype=torch.float64)[:, None] + 0.5
+    y = torch.arange(ny, dtype=torch.float64)[None, :] + 0.5
+    return (x - cx) ** 2 + (y - cy) ** 2 <= radius**2
+
+
+def layout_from_config(cfg: Config, refine: int = 1) -> Layout:
+    """Masks and source/probe weights for ``cfg`` on a grid ``refine`` times finer."""
+    k = refine
+    nx, ny = cfg.grid.nx * k, cfg.grid.ny * k
+    r = cfg.design_region
+    design = torch.zeros(nx, ny, dtype=torch.bool)
+    design[r.x0_cells * k:r.x1_cells * k, r.y0_cells * k:r.y1_cells * k] = True
+    frame = torch.zeros_like(design)
+    if cfg.constraints.frame:
+        w = max(1, round(cfg.template.printing.frame_width_m / cfg.template.cell_size_m * k))
+        frame = design.clone()
+        frame[r.x0_cells * k + w:r.x1_cells * k - w, r.y0_cells * k + w:r.y1_cells * k - w] = False
+    source = torch.zeros(nx, ny, dtype=torch.float64)
+    for s in cfg.sources:
+        if s.kind == "point":
+            # A point source over one cell of area (h/K)^2 injects K^2 times
+            # the density over 1/K^2 the area: the per-cell step is unchanged.
+            source[s.x_cells * k + k // 2, s.y_cells * k + k // 2] += 1.0
+        else:
+            n = max(abs(s.x_end_cells - s.x_cells), abs(s.y_end_cells - s.y_cells)) * k + 1
+            xs = torch.linspace(s.x_cells + 0.5, s.x_end_cells + 0.5, n) * k
+            ys = torch.linspace(s.y_cells + 0.5, s.y_end_cells + 0.5, n) * k
+            # A line source's per-cell weight scales as h, i.e. 1/K.
+            source[xs.long().clamp(0, nx - 1), ys.long().clamp(0, ny - 1)] = 1.0 / k
+    probes = torch.stack([
+        _disc(nx, ny, (p.x_cells + 0.5) * k, (p.y_cells + 0.5) * k, max(p.radius_cells * k, 0.5)).double()
+        for p in cfg.probes
+    ])
+    keep = torch.zeros_like(design)
+    ko = r.keepout_cells
+    for s in cfg.sources:
+        keep |= _disc(nx, ny, (s.x_cells + 0.5) * k, (s.y_cells + 0.5) * k, ko * k + 0.5)
+    for p in cfg.probes:
+        keep |= _disc(nx, ny, (p.x_cells + 0.5) * k, (p.y_cells + 0.5) * k, (p.radius_cells + ko) * k)
+    g = cfg.grid
+    damping = damping_profile((nx, ny), g.absorber_cells * k, g.absorber_strength / k,
+                              g.absorber_profile, g.absorber_order)
+    return Layout(design, keep & design, frame, source, probes / probes.sum((1, 2), keepdim=True), damping, k)
+
+
+def wave_speed_m_per_s(rho: torch.Tensor, cfg: Config) -> torch.Tensor:
+    """c = c0 + (c1 - c0) rho, with c0 the background and c1 the material."""
+    c0 = cfg.template.background.speed_m_per_s
+    c1 = cfg.template.material.speed_m_per_s
+    return c0 + (c1 - c0) * rho
+
+
+def build_medium(rho: torch.Tensor, cfg: Config, layout: Layout) -> Medium:
+    """Engine maps for density ``rho`` (nx, ny) on ``layout``'s grid."""
+    k = layout.refine
+    courant_per_speed = cfg.dt_s / cfg.template.cell_size_m  # (dt/K) / (h/K)
+    courant = wave_speed_m_per_s(rho, cfg) * courant_per_speed
+    nl = cfg.nonlinearity
+    kerr = rho * nl.kerr if nl.kerr else None
+    saturable = rho * (nl.saturable_absorption / k) if nl.saturable_absorption else None
+    damping = layout.damping.to(dtype=rho.dtype, device=rho.device)
+    return Medium(courant=courant, damping=damping, kerr=kerr, saturable=saturable,
+                  saturation_amplitude=nl.saturation_amplitude)

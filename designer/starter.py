@@ -1,0 +1,100 @@
+"""A commented starter config for ``designer init``."""
+from __future__ import annotations
+
+from templates import load_template
+
+__all__ = ["starter_config"]
+
+
+def starter_config(template_name: str) -> str:
+    """A runnable config for ``template_name`` with every section explained."""
+    t = load_template(template_name)
+    u = t.length_unit
+    h = t.to_unit(t.cell_size_m)
+    return f'''# designer config, starter for template "{t.name}"
+# ({t.description}; cell {h:g} {u}, minimum feature {t.to_unit(t.min_solid_m):g} {u} solid,
+# {t.to_unit(t.min_void_m):g} {u} void.) Run:  designer optimize THIS_FILE
+template = "{t.name}"
+
+[grid]                         # the template fixes the cell size, the config the grid
+nx = 104                       # cells along x ({104 * h:g} {u})
+ny = 64                        # cells along y ({64 * h:g} {u})
+absorber_cells = 15            # width of the absorbing layer on every side
+absorber_strength = 0.5        # peak damping per time step
+absorber_profile = "polynomial"  # polynomial | cosine
+absorber_order = 2.0
+
+[design_region]                # cells [x0, x1) x [y0, y1) whose material is trained
+x0_cells = 26
+x1_cells = 78
+y0_cells = 16
+y1_cells = 48
+keepout_cells = 2              # background margin kept around sources and probes
+
+[[sources]]                    # kind = "point", or "line" with x_end_cells / y_end_cells
+name = "input"
+kind = "point"
+x_cells = 20
+y_cells = 32
+
+[[probes]]                     # one probe per class, in the order of [data] vowels
+name = "ae"
+x_cells = 84
+y_cells = 22
+radius_cells = 2.0
+
+[[probes]]
+name = "ei"
+x_cells = 84
+y_cells = 32
+radius_cells = 2.0
+
+[[probes]]
+name = "iy"
+x_cells = 84
+y_cells = 42
+radius_cells = 2.0
+
+[simulation]
+engine = "auto"                # auto | fused | reference
+dtype = "float32"              # float32 | float64
+device = "auto"                # auto | cpu | cuda
+time_scale = 0.0               # 0 takes the template's ({t.time_scale:g}); dt = 1 / (sample_rate_hz * time_scale)
+
+[nonlinearity]                 # the paper's nonlinearities, acting only where rho > 0
+kerr = 0.0                     # Courant-number change per unit field^2
+saturable_absorption = 0.0     # peak damping per step of the saturable absorber
+saturation_amplitude = 1.0
+
+[data]
+corpus = "synthetic"           # synthetic (built in) | hillenbrand (needs path or --data)
+path = ""
+vowels = ["ae", "ei", "iy"]
+sexes = ["m", "w"]
+sample_rate_hz = 10000.0
+window_samples = 1000          # centred training windows; tests use full recordings
+speakers_per_sex = 12          # synthetic corpus only
+test_fraction = 0.25           # held-out speakers when folds = 0
+seed = 0
+
+[training]
+epochs = 16
+batch_size = 18
+learning_rate = 0.02
+lr_decay = 1.0                 # learning rate multiplier per epoch
+folds = 0                      # 0: one speaker-grouped split; k >= 2: k-fold cross-validation
+fold = -1                      # with folds: only this fold (-1: all)
+seed = 0
+init = "uniform"               # uniform | random | half
+init_value = 0.5
+
+[constraints]
+method = "robust"              # none | robust | indicator | both
+filter = "conic"               # conic | gaussian
+beta_start = 4.0               # projection sharpness, multiplied by beta_factor
+beta_factor = 2.0              #   every beta_every_epochs epochs up to beta_max;
+beta_every_epochs = 3          #   the exported design is the hard threshold (beta = inf)
+beta_max = 128.0
+indicator_weight = 1.0
+frame = false                  # a solid frame around the design region
+'''

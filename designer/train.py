@@ -1,0 +1,331 @@
+"""Training: Adam on the cross-entropy of normalised probe powers.
+
+One fold at a time: latent field theta -> density pipeline (constraints) ->
+wave-speed map -> engine -> probe powers -> loss. Every epoch evaluates the
+smooth design at the current beta and the exactly binary design (beta = inf)
+and writes an atomic checkpoint, so a killed run resumes losing at most the
+epoch in progress.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .config import Config
+from .data import Corpus, Split, batches, load_corpus, make_split
+from .density import DensityModel, make_density_model
+from .design import atomic_write_bytes, atomic_write_text, npz_bytes, read_npz, save_design
+from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
+from .physics import Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
+
+__all__ = ["Problem", "make_problem", "evaluate", "train_fold", "optimize", "Evaluation"]
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything fixed during a fold: config, geometry on the device, engine."""
+
+    cfg: Config
+    layout: Layout
+    density: DensityModel
+    engine: Callable
+    device: torch.device
+    dtype: torch.dtype
+
+
+def _to(layout: Layout, device, dtype) -> Layout:
+    return Layout(**{k: (v.to(device=device, dtype=dtype) if torch.is_tensor(v) and v.is_floating_point()
+                         else v.to(device) if torch.is_tensor(v) else v)
+                     for k, v in layout.__dict__.items()})
+
+
+def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device: str | None = None) -> Problem:
+    dev = resolve_device(device or cfg.simulation.device)
+    dtype = DTYPES[cfg.simulation.dtype]
+    layout = _to(layout_from_config(cfg, refine), dev, dtype)
+    return Problem(cfg, layout, make_density_model(cfg, layout), get_engine(engine or cfg.simulation.engine), dev, dtype)
+
+
+def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T)."""
+    medium = build_medium(rho, problem.cfg, problem.layout)
+    power, _ = problem.engine(medium, problem.layout.source_weights, inputs.to(problem.device, problem.dtype),
+                              problem.layout.probe_weights)
+    return power
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    loss: float
+    accuracy: float
+    confusion: np.ndarray
+    predicted: np.ndarray
+    labels: np.ndarray
+    indices: np.ndarray
+    log_probs: np.ndarray
+
+
+@torch.no_grad()
+def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.Tensor,
+             window: int | None, batch_size: int, upsample: int = 1) -> Evaluation:
+    """Classify ``indices`` with density ``rho``; ``window`` None means full-length signals.
+
+    ``upsample`` repeats each sample on a grid refined that many times (dt / K).
+    """
+    losses, preds, labels, idx, logp = [], [], [], [], []
+    for x, y, chunk in batches(corpus, indices, batch_size, window, dtype=problem.dtype):
+        if upsample > 1:
+            x = _upsample(x, upsample)
+        power = probe_power(problem, rho, x)
+        lp = log_probabilities(power).cpu()
+        losses.append(float(cross_entropy(power, y.to(problem.device))) * len(chunk))
+        preds.append(lp.argmax(-1).numpy())
+        labels.append(y.numpy())
+        idx.append(chunk)
+        logp.append(lp.numpy())
+    labels_a, preds_a = np.concatenate(labels), np.concatenate(preds)
+    conf = confusion_matrix(labels_a, preds_a, len(corpus.classes))
+    return Evaluation(sum(losses) / len(labels_a), accuracy(conf), conf, preds_a, labels_a,
+                      np.concatenate(idx), np.concatenate(logp))
+
+
+def _upsample(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Linear interpolation of (B, T) signals to K x the sample rate."""
+    t = x.shape[-1]
+    fine = torch.nn.functional.interpolate(x[:, None, :], size=t * k, mode="linear", align_corners=True)
+    return fine[:, 0, :]
+
+
+def _epoch_record(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tensor, beta: float,
+                  epoch: int, lr: float, train_loss: float) -> tuple[dict, dict]:
+    cfg = problem.cfg
+    window, bs = cfg.data.window_samples, cfg.training.batch_size
+    smooth = problem.density.smooth(theta, beta)
+    binary = problem.density.binary(theta)
+    evals = {
+        "train": evaluate(problem, corpus, split.train, smooth, window, bs),
+        "test": evaluate(problem, corpus, split.test, smooth, None, bs),
+        "binary_train": evaluate(problem, corpus, split.train, binary, window, bs),
+        "binary_test": evaluate(problem, corpus, split.test, binary, None, bs),
+    }
+    ls = problem.density.lengthscale(binary, smooth)
+    record = {"epoch": epoch, "beta": beta, "learning_rate": lr, "train_loss_running": train_loss}
+    for name, ev in evals.items():
+        record[f"{name}_loss"] = ev.loss
+        record[f"{name}_accuracy"] = ev.accuracy
+    record.update(ls)
+    confusions = {name: ev.confusion.tolist() for name, ev in evals.items()}
+    return record, confusions
+
+
+def _initial_theta(problem: Problem) -> torch.Tensor:
+    t = problem.cfg.training
+    shape = problem.layout.design_mask.shape
+    gen = torch.Generator().manual_seed(t.seed)
+    if t.init == "random":
+        theta = t.init_value + 0.2 * (torch.rand(shape, generator=gen, dtype=torch.float64) - 0.5)
+    elif t.init == "half":
+        theta = torch.full(shape, 0.5, dtype=torch.float64)
+    else:
+        theta = torch.full(shape, t.init_value, dtype=torch.float64)
+    return theta.clamp(0, 1).to(problem.device, problem.dtype)
+
+
+def _save_checkpoint(folder: Path, epoch: int, theta: torch.Tensor, opt: torch.optim.Adam, history: list,
+                     confusions: list) -> None:
+    state = opt.state[theta] if theta in opt.state else {}
+    arrays = {"theta": theta.detach().cpu().numpy()}
+    if state:
+        arrays.update(exp_avg=state["exp_avg"].cpu().numpy(), exp_avg_sq=state["exp_avg_sq"].cpu().numpy(),
+                      step=np.array(float(state["step"])))
+    atomic_write_bytes(folder / "checkpoint.npz", npz_bytes(arrays))
+    atomic_write_text(folder / "checkpoint.json", json.dumps({"epoch": epoch, "history": history,
+                                                              "confusions": confusions}))
+
+
+def _load_checkpoint(folder: Path, theta: torch.Tensor, opt: torch.optim.Adam):
+    meta_path = folder / "checkpoint.json"
+    if not meta_path.exists() or not (folder / "checkpoint.npz").exists():
+        return 0, [], []
+    meta = json.loads(meta_path.read_text())
+    arrays = read_npz(folder / "checkpoint.npz")
+    with torch.no_grad():
+        theta.copy_(torch.from_numpy(arrays["theta"]))
+    if "exp_avg" in arrays:
+        opt.state[theta] = {
+            "step": torch.tensor(float(arrays["step"])),
+            "exp_avg": torch.from_numpy(arrays["exp_avg"]).to(theta),
+            "exp_avg_sq": torch.from_numpy(arrays["exp_avg_sq"]).to(theta),
+        }
+    return meta["epoch"] + 1, meta["history"], meta["confusions"]
+
+
+def _history_csv(history: list[dict]) -> str:
+    buf = io.StringIO()
+    keys = list(history[0]) if history else []
+    writer = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(history)
+    return buf.getvalue()
+
+
+class _Progress:
+    """A progress line on stderr for long work (silent when ``echo`` is None)."""
+
+    def __init__(self, echo: Callable[[str], None] | None):
+        self.echo = echo
+
+    def __call__(self, msg: str) -> None:
+        if self.echo:
+            self.echo(msg)
+
+
+def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: bool = False,
+               echo: Callable[[str], None] | None = None, engine: str | None = None,
+               device: str | None = None, extra_meta: dict | None = None) -> dict:
+    """Train one fold into ``folder``; returns the final metrics."""
+    folder.mkdir(parents=True, exist_ok=True)
+    problem = make_problem(cfg, engine=engine, device=device)
+    progress = _Progress(echo)
+    t = cfg.training
+    theta = _initial_theta(problem).requires_grad_(True)
+    opt = torch.optim.Adam([theta], lr=t.learning_rate)
+    start, history, confusions = _load_checkpoint(folder, theta, opt) if resume else (0, [], [])
+    if start:
+        progress(f"resuming {folder} after epoch {start - 1}")
+    wall = time.perf_counter()
+    for epoch in range(start, t.epochs):
+        beta = problem.density.beta(epoch)
+        lr = t.learning_rate * t.lr_decay**epoch
+        for group in opt.param_groups:
+            group["lr"] = lr
+        rng = np.random.default_rng([t.seed, epoch])
+        n_batches = math.ceil(len(split.train) / t.batch_size)
+        running, seen, tick = 0.0, 0, time.perf_counter()
+        for b, (x, y, chunk) in enumerate(batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
+                                                  rng=rng, dtype=problem.dtype)):
+            opt.zero_grad()
+            y = y.to(problem.device)
+            loss = sum(cross_entropy(probe_power(problem, rho, x), y) for rho in problem.density.training(theta, beta))
+            loss = loss / problem.density.variants + problem.density.penalty(theta, beta)
+            loss.backward()
+            opt.step()
+            problem.density.clamp_(theta)
+            running += float(loss) * len(chunk)
+            seen += len(chunk)
+            progress(f"\r  epoch {epoch + 1}/{t.epochs}  batch {b + 1}/{n_batches}  loss {running / seen:.4f}  "
+                     f"{time.perf_counter() - tick:.1f}s")
+        if (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
+            record, conf = _epoch_record(problem, corpus, split, theta.detach(), beta, epoch, lr, running / seen)
+        else:
+            record, conf = {"epoch": epoch, "beta": beta, "learning_rate": lr, "train_loss_running": running / seen}, {}
+        record["epoch_seconds"] = time.perf_counter() - tick
+        history.append(record)
+        confusions.append(conf)
+        _save_checkpoint(folder, epoch, theta.detach(), opt, history, confusions)
+        atomic_write_text(folder / "history.csv", _history_csv(history))
+        progress("\r" + _summary_line(record) + "\n")
+    final = _finalise(problem, corpus, split, theta.detach(), history, confusions, folder, extra_meta or {})
+    progress(f"  fold done in {time.perf_counter() - wall:.1f}s\n")
+    return final
+
+
+def _summary_line(r: dict) -> str:
+    line = f"  epoch {r['epoch'] + 1}: beta {r['beta']:g}  loss {r['train_loss_running']:.4f}"
+    if "test_accuracy" in r:
+        line += (f"  train {100 * r['train_accuracy']:.1f}%  test {100 * r['test_accuracy']:.1f}%"
+                 f"  binary test {100 * r['binary_test_accuracy']:.1f}%  grayness {r['grayness']:.3f}"
+                 f"  min solid/void {r['min_solid_cells']:g}/{r['min_void_cells']:g} cells")
+    return line + f"  ({r['epoch_seconds']:.1f}s)"
+
+
+def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tensor, history: list,
+              confusions: list, folder: Path, extra_meta: dict) -> dict:
+    from . import provenance
+
+    cfg = problem.cfg
+    last = history[-1] if history else {}
+    if "test_accuracy" not in last:
+        beta = problem.density.beta(max(cfg.training.epochs - 1, 0))
+        last, conf = _epoch_record(problem, corpus, split, theta, beta, cfg.training.epochs - 1,
+                                   0.0, float("nan"))
+        confusions = confusions + [conf]
+    beta = last["beta"]
+    smooth = problem.density.smooth(theta, beta)
+    binary = problem.density.binary(theta)
+    arrays = {
+        "theta": theta.cpu().numpy(),
+        "rho": smooth.cpu().numpy(),
+        "binary": binary.cpu().numpy().astype(np.uint8),
+        "wave_speed_m_per_s": wave_speed_m_per_s(binary.double(), cfg).cpu().numpy(),
+        "design_mask": problem.layout.design_mask.cpu().numpy(),
+        "keepout": problem.layout.keepout.cpu().numpy(),
+        "frame": problem.layout.frame.cpu().numpy(),
+        "source_weights": problem.layout.source_weights.cpu().numpy(),
+        "probe_weights": problem.layout.probe_weights.cpu().numpy(),
+        "train_indices": split.train,
+        "test_indices": split.test,
+    }
+    final = {
+        "train_accuracy": last["binary_train_accuracy"],
+        "test_accuracy": last["binary_test_accuracy"],
+        "train_loss": last["binary_train_loss"],
+        "test_loss": last["binary_test_loss"],
+        "smooth_train_accuracy": last["train_accuracy"],
+        "smooth_test_accuracy": last["test_accuracy"],
+        "test_confusion_matrix": confusions[-1].get("binary_test"),
+        "train_confusion_matrix": confusions[-1].get("binary_train"),
+        "smooth_test_confusion_matrix": confusions[-1].get("test"),
+        "beta": beta,
+        "epochs": cfg.training.epochs,
+        "seconds_per_epoch": float(np.mean([h["epoch_seconds"] for h in history])) if history else None,
+    }
+    ls = problem.density.lengthscale(binary, smooth)
+    meta = provenance.design_meta(cfg, split, corpus, ls, final, history, extra_meta)
+    save_design(folder, arrays, meta)
+    return final
+
+
+def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,
+             engine: str | None = None, device: str | None = None, config_data: dict | None = None) -> dict:
+    """Run ``cfg`` into ``out``: one design, or one per fold with a summary."""
+    corpus = load_corpus(cfg.data)
+    out.mkdir(parents=True, exist_ok=True)
+    t = cfg.training
+    extra = {"config": config_data or {}}
+    if not t.folds:
+        split = make_split(corpus, 0, 0, cfg.data.test_fraction, cfg.data.seed)
+        final = train_fold(cfg, corpus, split, out, resume, echo, engine, device, extra)
+        summary = {"folds": [final]}
+    else:
+        folds = range(t.folds) if t.fold < 0 else [t.fold]
+        results = []
+        for k in folds:
+            if echo:
+                echo(f"fold {k + 1}/{t.folds}\n")
+            split = make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed)
+            results.append(train_fold(cfg, corpus, split, out / f"fold-{k}", resume, echo, engine, device, extra))
+        summary = {"folds": results}
+    summary.update(_mean_std(summary["folds"]))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def _mean_std(results: list[dict]) -> dict:
+    out = {}
+    for key in ("train_accuracy", "test_accuracy", "smooth_train_accuracy", "smooth_test_accuracy"):
+        values = np.array([r[key] for r in results], dtype=float)
+        out[f"{key}_mean"] = float(values.mean())
+        out[f"{key}_std"] = float(values.std())
+    return out
