@@ -61,7 +61,6 @@ def main() -> None:
 def optimize(config, epochs, out, device, engine, seed, data, folds, resume, quiet):
     """Train a material design from CONFIG (TOML)."""
     from .config import parse_config, read_config_data
-    from .train import optimize as run
 
     overrides = {}
     for key, value in (("training.epochs", epochs), ("simulation.device", device), ("simulation.engine", engine),
@@ -74,6 +73,8 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, resume, qui
     raw = read_config_data(config, overrides)
     cfg = parse_config(raw, str(config))
     out = _output_folder(config, out, resume)
+    from .train import optimize as run
+
     started = time.perf_counter()
     summary = run(cfg, out, resume=resume, echo=None if quiet else _echo_err, config_data=raw)
     _print_summary(out, summary, time.perf_counter() - started)

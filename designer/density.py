@@ -5,13 +5,13 @@ of :mod:`constraints`, so the trainer asks only for the densities it needs.
 """
 from __future__ import annotations
 
-import math
+import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from constraints import continuation, lengthscale, measure, pipeline
+from constraints import continuation, lengthscale, pipeline
+from constraints.measure import grayness, measure
 
 from .config import Config
 from .physics import Layout
@@ -53,7 +53,10 @@ class DensityModel:
         """Zhou et al. (2015) indicator penalty, when the config asks for it."""
         if self.method not in ("indicator", "both"):
             return 0.0
-        g_solid, g_void = pipeline.indicator_terms(theta, *self._args(), beta)
+        filtered, _, _ = pipeline.filtered_density(theta, *self._args())
+        projected = pipeline.density(theta, *self._args(), beta)
+        c = 64.0 * self.spec.radius_cells**2  # Hammond et al. 2021's choice, in cells^2
+        g_solid, g_void = lengthscale.indicator_penalty(filtered, projected, self.spec.eta_e, self.spec.eta_d, c=c)
         return self.cfg.constraints.indicator_weight * (g_solid + g_void)
 
     def smooth(self, theta: torch.Tensor, beta: float) -> torch.Tensor:
@@ -62,18 +65,13 @@ class DensityModel:
     def binary(self, theta: torch.Tensor) -> torch.Tensor:
         return pipeline.binary_density(theta, *self._args())
 
-    @staticmethod
-    def clamp_(theta: torch.Tensor) -> None:
-        with torch.no_grad():
-            theta.clamp_(0.0, 1.0)
-
     def lengthscale(self, binary: torch.Tensor, smooth: torch.Tensor) -> dict:
         """Measured length scales of the binary design and grayness of the smooth one."""
         mask = self.design_mask.cpu().numpy()
-        m = measure.measure(binary.cpu().numpy() > 0.5, mask)
+        m = measure(binary.cpu().numpy() > 0.5, mask)
         h = self.cfg.template.to_unit(self.cfg.template.cell_size_m)
         unit = self.cfg.template.length_unit
-        gray = float(measure.grayness(smooth.detach().cpu().numpy()[mask]))
+        gray = float(grayness(smooth.detach().cpu().numpy()[mask]))
         solid, void = float(m.min_solid_cells), float(m.min_void_cells)
         return {
             "grayness": gray,
@@ -96,12 +94,11 @@ def make_density_model(cfg: Config, layout: Layout) -> DensityModel:
     rule = max(t.min_solid_cells, t.min_void_cells)
     c = cfg.constraints
     if c.method == "none":
-        spec = pipeline.PipelineSpec(filter=c.filter, radius_cells=max(1.0, rule / 2), robust=False)
+        # Unconstrained: a one-cell filter keeps the optimiser's pixels, no rule imposed.
+        spec = pipeline.PipelineSpec(filter=c.filter, radius_cells=1.0, robust=False)
     else:
-        params = lengthscale.robust_parameters(lengthscale.LengthScaleTargets(rule, rule))
-        spec = pipeline.PipelineSpec(filter=c.filter, radius_cells=params.radius_cells, eta=params.eta_nominal,
-                                     eta_e=params.eta_e, eta_d=params.eta_d, robust=True,
-                                     min_solid_cells=rule, min_void_cells=rule)
+        spec = dataclasses.replace(pipeline.spec_for_targets(lengthscale.LengthScaleTargets(rule, rule)),
+                                   filter=c.filter)
     fixed_solid = layout.frame
     fixed_void = layout.keepout
     return DensityModel(cfg, spec, layout.design_mask, fixed_solid, fixed_void, rule)

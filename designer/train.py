@@ -133,13 +133,12 @@ def _initial_theta(problem: Problem) -> torch.Tensor:
     t = problem.cfg.training
     shape = problem.layout.design_mask.shape
     gen = torch.Generator().manual_seed(t.seed)
+    # The pipeline maps theta through a sigmoid: theta = logit(density).
+    value = min(max(0.5 if t.init == "half" else t.init_value, 1e-3), 1 - 1e-3)
+    theta = torch.full(shape, math.log(value / (1 - value)), dtype=torch.float64)
     if t.init == "random":
-        theta = t.init_value + 0.2 * (torch.rand(shape, generator=gen, dtype=torch.float64) - 0.5)
-    elif t.init == "half":
-        theta = torch.full(shape, 0.5, dtype=torch.float64)
-    else:
-        theta = torch.full(shape, t.init_value, dtype=torch.float64)
-    return theta.clamp(0, 1).to(problem.device, problem.dtype)
+        theta += torch.randn(shape, generator=gen, dtype=torch.float64)
+    return theta.to(problem.device, problem.dtype)
 
 
 def _save_checkpoint(folder: Path, epoch: int, theta: torch.Tensor, opt: torch.optim.Adam, history: list,
@@ -221,8 +220,7 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
             loss = loss / problem.density.variants + problem.density.penalty(theta, beta)
             loss.backward()
             opt.step()
-            problem.density.clamp_(theta)
-            running += float(loss) * len(chunk)
+            running += float(loss.detach()) * len(chunk)
             seen += len(chunk)
             progress(f"\r  epoch {epoch + 1}/{t.epochs}  batch {b + 1}/{n_batches}  loss {running / seen:.4f}  "
                      f"{time.perf_counter() - tick:.1f}s")
@@ -233,7 +231,7 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         record["epoch_seconds"] = time.perf_counter() - tick
         history.append(record)
         confusions.append(conf)
-        _save_checkpoint(folder, epoch, theta.detach(), opt, history, confusions)
+        _save_checkpoint(folder, epoch, theta, opt, history, confusions)
         atomic_write_text(folder / "history.csv", _history_csv(history))
         progress("\r" + _summary_line(record) + "\n")
     final = _finalise(problem, corpus, split, theta.detach(), history, confusions, folder, extra_meta or {})

@@ -1,0 +1,164 @@
+"""Latent field -> physical density: the differentiable pipeline and its binary end.
+
+Order: ``theta -> sigmoid -> fixed regions -> filter -> projection -> fixed regions``.
+
+* Latent mapping: ``rho = sigmoid(theta)``. It keeps ``rho`` in (0, 1) for
+  any unconstrained optimiser step without clamping, so no gradient is lost
+  at the bounds; ``theta = 0`` is the uniform gray start ``rho = 1/2``.
+* Fixed regions: before filtering, cells outside the free region are set to
+  their physical value (1 on ``fixed_solid``, else 0), so the filter sees the
+  real neighbourhood of the design region (a frame pulls edge cells towards
+  solid). After projection they are set again, so ``rho`` is exactly 0
+  outside the design region and exactly 1 on ``fixed_solid``.
+* Free region = ``design_mask & ~fixed_solid & ~fixed_void``.
+
+References: Wang, Lazarov & Sigmund (2011) for the robust eroded / nominal /
+dilated designs; Qian & Sigmund (2013) for their thresholds (see
+:mod:`constraints.lengthscale`); Schubert et al. (2022) for the brush
+generator behind :func:`binary_density` (see :mod:`constraints.brushes`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import torch
+
+from constraints.brushes import brush_design
+from constraints.filters import conic_filter, gaussian_filter
+from constraints.lengthscale import LengthScaleTargets, robust_parameters
+from constraints.projection import tanh_projection
+
+__all__ = ["FILTERS", "PipelineSpec", "binary_density", "density", "robust_densities", "spec_for_targets"]
+
+FILTERS = {"conic": conic_filter, "gaussian": gaussian_filter}
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineSpec:
+    """Settings of the density pipeline.
+
+    Attributes:
+        filter: Key of :data:`FILTERS`.
+        radius_cells: Conic radius ``R``, or Gaussian ``sigma``, in cells.
+        eta: Nominal threshold.
+        eta_e: Eroded threshold (> eta).
+        eta_d: Dilated threshold (< eta).
+        robust: Whether the trainer should optimise all three designs.
+        min_solid_cells, min_void_cells: Length targets (cells) the binary
+            design is guaranteed to meet; ``None`` means plain thresholding.
+    """
+
+    filter: str = "conic"
+    radius_cells: float = 3.0
+    eta: float = 0.5
+    eta_e: float = 0.75
+    eta_d: float = 0.25
+    robust: bool = True
+    min_solid_cells: float | None = None
+    min_void_cells: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.filter not in FILTERS:
+            raise ValueError(f"Unknown filter {self.filter!r}; valid filters are {sorted(FILTERS)}.")
+        if not self.radius_cells > 0:
+            raise ValueError(f"`radius_cells` must be > 0, but got {self.radius_cells}.")
+        if not 0 < self.eta_d <= self.eta <= self.eta_e < 1:
+            raise ValueError(f"need 0 < eta_d <= eta <= eta_e < 1, but got {self.eta_d}, {self.eta}, {self.eta_e}.")
+        if (self.min_solid_cells is None) != (self.min_void_cells is None):
+            raise ValueError("`min_solid_cells` and `min_void_cells` must be given together.")
+
+
+def spec_for_targets(targets: LengthScaleTargets, eta_offset: float = 0.25) -> PipelineSpec:
+    """Default conic pipeline for ``targets``: Qian-Sigmund ``R, eta_e, eta_d`` plus the binary guarantee."""
+    params = robust_parameters(targets, eta_offset)
+    return PipelineSpec(
+        filter="conic",
+        radius_cells=params.radius_cells,
+        eta=params.eta_nominal,
+        eta_e=params.eta_e,
+        eta_d=params.eta_d,
+        robust=True,
+        min_solid_cells=targets.min_solid_cells,
+        min_void_cells=targets.min_void_cells,
+    )
+
+
+def _masks(theta: torch.Tensor, *masks: np.ndarray | torch.Tensor) -> list[torch.Tensor]:
+    shape = tuple(theta.shape[-2:])
+    out = []
+    for mask in masks:
+        mask = torch.as_tensor(mask, dtype=torch.bool, device=theta.device)
+        if tuple(mask.shape) != shape:
+            raise ValueError(f"masks must have shape {shape}, but got shape {tuple(mask.shape)}.")
+        out.append(mask)
+    if (out[1] & out[2]).any():
+        raise ValueError("`fixed_solid` and `fixed_void` overlap.")
+    return out
+
+
+def _fix(rho: torch.Tensor, free: torch.Tensor, fixed_solid: torch.Tensor) -> torch.Tensor:
+    rho = torch.where(free, rho, torch.zeros((), dtype=rho.dtype))
+    return torch.where(fixed_solid, torch.ones((), dtype=rho.dtype), rho)
+
+
+def filtered_density(theta, design_mask, fixed_solid, fixed_void, spec):
+    """Filtered density before projection, with the free-region and fixed-solid masks.
+
+    Returns ``(filtered, free, fixed_solid)``; ``filtered`` has the shape of ``theta``.
+    """
+    design, solid, void = _masks(theta, design_mask, fixed_solid, fixed_void)
+    free = design & ~solid & ~void
+    rho = _fix(torch.sigmoid(theta), free, solid)
+    return FILTERS[spec.filter](rho, spec.radius_cells), free, solid
+
+
+def density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSpec, beta: float) -> torch.Tensor:
+    """Nominal physical density in [0, 1] over the full domain.
+
+    Args:
+        theta: Latent field, float ``(..., nx, ny)``.
+        design_mask, fixed_solid, fixed_void: Bool ``(nx, ny)`` masks.
+        spec: Pipeline settings.
+        beta: Projection steepness (``math.inf`` for a hard threshold).
+
+    Returns:
+        ``rho``, shape and dtype of ``theta``: 0 outside the design region,
+        1 on ``fixed_solid``.
+    """
+    filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
+    return _fix(tanh_projection(filtered, beta, spec.eta), free, solid)
+
+
+def robust_densities(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSpec, beta: float):
+    """``(eroded, nominal, dilated)`` densities, thresholds ``eta_e``, ``eta``, ``eta_d``; as :func:`density`."""
+    filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
+    return tuple(_fix(tanh_projection(filtered, beta, eta), free, solid) for eta in (spec.eta_e, spec.eta, spec.eta_d))
+
+
+def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSpec) -> torch.Tensor:
+    """The design to fabricate: exactly 0/1, same shape and dtype as ``theta``, no gradient.
+
+    Without length targets in ``spec`` this is the ``beta = inf`` nominal
+    design. With them, the free region is drawn by the brush generator of
+    :mod:`constraints.brushes` from the filtered field with solid and void
+    brushes of ``ceil(min_solid_cells)`` and ``ceil(min_void_cells)`` cells.
+    Guaranteed: ``measure(out, free_region)`` reports at least those targets,
+    because every solid (void) cell lies in a solid (void) disk of that
+    diameter. Where the ``beta = inf`` nominal design already meets the
+    targets, the output equals it, so the trained design is changed only
+    where it breaks the rule.
+    """
+    with torch.no_grad():
+        filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
+        nominal = _fix(tanh_projection(filtered, math.inf, spec.eta), free, solid)
+        if spec.min_solid_cells is None:
+            return nominal
+        sizes = (math.ceil(spec.min_solid_cells), math.ceil(spec.min_void_cells))
+        region = free.cpu().numpy()
+        flat = filtered.reshape(-1, *filtered.shape[-2:]).cpu().numpy()
+        drawn = np.stack([brush_design(f, region, spec.eta, *sizes) for f in flat]).reshape(filtered.shape)
+        drawn = torch.as_tensor(drawn, device=theta.device)
+        return torch.where(free, drawn.to(theta.dtype), nominal)

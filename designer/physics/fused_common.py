@@ -1,0 +1,99 @@
+"""What the fused engine's backends share: the problem, the gradient request, the result.
+
+The backends (:mod:`designer.physics.fused_numba`, :mod:`designer.physics.fused_torch`)
+see plain detached tensors of one dtype and device; autograd stays in
+:mod:`designer.physics.fused`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+__all__ = ["Problem", "Needs", "Grads", "segments", "finish_linear"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One simulation's detached tensors, all of one dtype and on one device.
+
+    courant, damping: (nx, ny). kerr, saturable: (nx, ny) or None.
+    source_weights: (nx, ny). inputs: (B, T). probe_weights: (P, nx, ny).
+    Same meaning as :class:`designer.physics.wave.Medium` and ``wave.simulate``.
+    """
+
+    courant: torch.Tensor
+    damping: torch.Tensor
+    kerr: torch.Tensor | None
+    saturable: torch.Tensor | None
+    saturation_amplitude: float
+    source_weights: torch.Tensor
+    inputs: torch.Tensor
+    probe_weights: torch.Tensor
+
+    @property
+    def linear(self) -> bool:
+        return self.kerr is None and self.saturable is None
+
+    @property
+    def batch(self) -> int:
+        return self.inputs.shape[0]
+
+    @property
+    def steps(self) -> int:
+        return self.inputs.shape[1]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.courant.shape)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Which inputs of the simulation want a gradient."""
+
+    courant: bool = False
+    damping: bool = False
+    kerr: bool = False
+    saturable: bool = False
+    source_weights: bool = False
+    inputs: bool = False
+    probe_weights: bool = False
+
+
+@dataclass(frozen=True)
+class Grads:
+    """Gradients of the loss with respect to each input; None where not asked for."""
+
+    courant: torch.Tensor | None = None
+    damping: torch.Tensor | None = None
+    kerr: torch.Tensor | None = None
+    saturable: torch.Tensor | None = None
+    source_weights: torch.Tensor | None = None
+    inputs: torch.Tensor | None = None
+    probe_weights: torch.Tensor | None = None
+
+
+def segments(steps: int, every: int) -> int:
+    """Number of checkpoint segments of ``every`` steps covering ``steps`` steps.
+
+    Segment j runs steps jK .. min((j+1)K, T) - 1 starting from (u[jK-1], u[jK]);
+    segment 0 starts from rest, so ``segments - 1`` checkpoints are stored.
+    """
+    return max(1, -(-steps // every))
+
+
+def finish_linear(p: Problem, sums: Grads) -> Grads:
+    """Linear-case gradients from the backends' time sums.
+
+    With constant maps the per-step factors come out of the sums: the backends
+    return sum(mu L u[n]), sum(mu (u[n-1] - u[n+1])) and sum(x[n] mu), which
+    scale by 2 c a, a / 2 and a, with a = 1 / (1 + b/2).
+    """
+    a = 1.0 / (1.0 + 0.5 * p.damping)
+
+    def scaled(g: torch.Tensor | None, factor: torch.Tensor) -> torch.Tensor | None:
+        return None if g is None else g * factor
+
+    return replace(sums, courant=scaled(sums.courant, 2.0 * p.courant * a),
+                   damping=scaled(sums.damping, 0.5 * a), source_weights=scaled(sums.source_weights, a))
