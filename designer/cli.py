@@ -151,9 +151,7 @@ def init(template_name, out, force):
     click.echo(f"wrote {out}")
 
 
-def _register_optional():
-    from . import cli_fab  # noqa: F401  (export, verify, show, report attach themselves)
-
+from . import cli_fab  # noqa: E402,F401  (export, verify attach themselves to main)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,82 @@
+"""The bridge from a run to :mod:`fabrication`: specs from the config, export of a design."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import fabrication as fab
+
+from .config import Config, parse_config
+from .design import Design
+from .errors import DesignerError
+
+__all__ = ["fab_layout", "fab_process", "config_of", "export_design", "ExportResult", "FORMATS", "EXTENSIONS"]
+
+FORMATS = ("gds", "stl", "msh", "vtu", "xdmf", "svg", "png")
+EXTENSIONS = {fmt: fmt for fmt in FORMATS}
+
+
+def config_of(design: Design) -> Config:
+    """The validated config a design was trained with."""
+    try:
+        return parse_config(design.config_data, str(design.folder / "design.json"))
+    except KeyError:
+        raise DesignerError(f"{design.folder / 'design.json'}: no config recorded") from None
+
+
+def fab_layout(cfg: Config) -> fab.Layout:
+    """Grid, design region, sources and probes in the template's unit."""
+    t = cfg.template
+    r = cfg.design_region
+    sources = tuple(
+        fab.SourceMarker(s.name, s.kind, (s.x_cells, s.y_cells) if s.kind == "point"
+                         else (s.x_cells, s.y_cells, s.x_end_cells, s.y_end_cells))
+        for s in cfg.sources
+    )
+    probes = tuple(fab.ProbeMarker(p.name or f"probe{i}", (p.x_cells, p.y_cells), p.radius_cells)
+                   for i, p in enumerate(cfg.probes))
+    return fab.Layout(cell_size=t.to_unit(t.cell_size_m), unit=t.length_unit, shape_cells=(cfg.grid.nx, cfg.grid.ny),
+                      design_region=(r.x0_cells, r.y0_cells, r.x1_cells, r.y1_cells), sources=sources, probes=probes)
+
+
+def fab_process(cfg: Config) -> fab.Process:
+    """Rules, layers and the printed slab in the template's unit."""
+    t = cfg.template
+    g, p = t.gds, t.printing
+    return fab.Process(
+        min_solid=t.to_unit(t.min_solid_m), min_void=t.to_unit(t.min_void_m),
+        grid=t.to_unit(t.manufacturing_grid_m),
+        layers=fab.GdsLayers(device=g.device, design_region=g.design_region, source=g.source, probe=g.probe,
+                             label=g.label),
+        top_cell=g.top_cell, slab_thickness=t.to_unit(p.slab_thickness_m),
+        base_thickness=t.to_unit(p.base_thickness_m), frame_width=t.to_unit(p.frame_width_m),
+        single_body=p.single_body,
+    )
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    violations: tuple
+    polygon_count: int
+    hole_count: int
+
+
+def export_design(design: Design, fmt: str, out: Path | None = None) -> ExportResult:
+    """Polygons of the binary design -> DRC -> ``fmt`` file (default ``design.<fmt>`` in the run folder)."""
+    if fmt not in FORMATS:
+        raise DesignerError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    cfg = config_of(design)
+    layout, process = fab_layout(cfg), fab_process(cfg)
+    binary = np.asarray(design.binary, dtype=float)
+    polygons = fab.polygons_from_binary(binary, layout, process)
+    violations = fab.drc(polygons, layout, process)
+    path = Path(out) if out is not None else design.folder / f"design.{EXTENSIONS[fmt]}"
+    try:
+        fab.export(fmt, polygons, layout, process, path, density=design.arrays.get("rho"))
+    except fab.FabricationExportError as exc:
+        raise DesignerError(f"{path}: {exc}") from None
+    holes = sum(len(p.interiors) for p in polygons.geoms)
+    return ExportResult(path, tuple(violations), len(polygons.geoms), holes)

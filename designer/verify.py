@@ -1,0 +1,155 @@
+"""Verify a fabricated part: re-import its geometry, re-simulate, report accuracy.
+
+The same engine that trained the design simulates the part; only the source of
+the wave-speed map differs: the exported geometry, rasterised with area-weighted
+coverage (c = c0 + (c1 - c0) * coverage), optionally on a K x finer grid.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import fabrication as fab
+
+from .config import Config, load_config
+from .data import Corpus, load_corpus, make_split
+from .design import Design, load_design
+from .errors import DesignerError
+from .fab import config_of, fab_layout, fab_process
+from .train import evaluate, make_problem
+
+__all__ = ["VerifyResult", "verify", "read_part", "coverage"]
+
+READ_FORMATS = {".gds": "gds", ".gdsii": "gds", ".stl": "stl"}
+
+
+@dataclass(frozen=True)
+class PartGeometry:
+    """What was read: polygons in the template's unit (None for an npz design) and the source format."""
+
+    fmt: str
+    polygons: object | None
+    binary: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    file: str
+    fmt: str
+    refine: int
+    accuracy: float
+    reference_accuracy: float | None
+    drop_points: float | None
+    confusion_matrix: list
+    per_class_accuracy: dict
+    classes: list
+    test_samples: int
+    max_drop_points: float
+    passed: bool
+    variations: list
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def read_part(path: Path, cfg: Config) -> PartGeometry:
+    """Read a GDS, STL or design.npz into geometry aligned with ``cfg``'s grid."""
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        design = load_design(path)
+        binary = np.asarray(design.binary)
+        if binary.shape != (cfg.grid.nx, cfg.grid.ny):
+            raise DesignerError(f"{path}: binary design is {binary.shape}, expected {(cfg.grid.nx, cfg.grid.ny)}")
+        return PartGeometry("npz", None, binary.astype(float))
+    if suffix not in READ_FORMATS:
+        raise DesignerError(f"{path}: unknown file type {suffix!r}; expected .gds, .stl or .npz")
+    fmt = READ_FORMATS[suffix]
+    try:
+        result = fab.read(fmt, path, fab_layout(cfg), fab_process(cfg))
+    except fab.FabricationReadError as exc:
+        raise DesignerError(str(exc)) from None
+    return PartGeometry(fmt, result.polygons, None)
+
+
+def coverage(part: PartGeometry, cfg: Config, refine: int = 1, bias: float = 0.0) -> np.ndarray:
+    """Material fraction per cell, (K nx, K ny); ``bias`` moves edges outward (template unit)."""
+    if part.polygons is None:
+        if bias:
+            polygons = fab.polygons_from_binary(part.binary, fab_layout(cfg), fab_process(cfg))
+            return coverage(PartGeometry("npz", polygons, None), cfg, refine, bias)
+        return np.kron(part.binary, np.ones((refine, refine)))
+    polygons = fab.bias(part.polygons, bias) if bias else part.polygons
+    return fab.rasterize(polygons, fab_layout(cfg), refine=refine)
+
+
+def _with_contrast(cfg: Config, percent: float) -> Config:
+    """The config with the material's wave speed off by ``percent``."""
+    t = cfg.template
+    material = dataclasses.replace(t.material, speed_m_per_s=t.material.speed_m_per_s * (1 + percent / 100))
+    return dataclasses.replace(cfg, template=dataclasses.replace(t, material=material))
+
+
+def _test_set(cfg: Config, design: Design | None, data: Path | None) -> tuple[Corpus, np.ndarray]:
+    if data is not None:
+        spec = dataclasses.replace(cfg.data, corpus="hillenbrand", path=str(data))
+        corpus = load_corpus(spec)
+        return corpus, np.arange(len(corpus.labels))
+    corpus = load_corpus(cfg.data)
+    if design is not None and "test_indices" in design.arrays:
+        return corpus, np.asarray(design.arrays["test_indices"])
+    t = cfg.training
+    split = make_split(corpus, t.folds, max(t.fold, 0), cfg.data.test_fraction, cfg.data.seed)
+    return corpus, split.test
+
+
+def _accuracy(cfg: Config, cover: np.ndarray, corpus: Corpus, indices: np.ndarray, refine: int,
+              engine: str | None, device: str | None):
+    problem = make_problem(cfg, refine=refine, engine=engine, device=device)
+    rho = torch.as_tensor(cover, dtype=problem.dtype, device=problem.device)
+    return evaluate(problem, corpus, indices, rho, None, cfg.training.batch_size, upsample=refine)
+
+
+def verify(path: Path, run: Path | None = None, config: Path | None = None, data: Path | None = None,
+           refine: int = 1, biases: tuple[float, ...] = (), contrasts: tuple[float, ...] = (),
+           max_drop: float = 2.0, engine: str | None = None, device: str | None = None) -> VerifyResult:
+    """Accuracy of the part in ``path`` on the design's test set (or the corpus in ``data``)."""
+    path = Path(path)
+    if not path.exists():
+        raise DesignerError(f"{path}: file not found")
+    design = None
+    if config is not None:
+        cfg = load_config(config)
+    else:
+        folder = Path(run) if run is not None else path.parent
+        if not (folder / "design.json").exists():
+            raise DesignerError(f"{path}: no design.json beside it; pass --run RUN_DIR or --config CONFIG.toml")
+        design = load_design(folder)
+        cfg = config_of(design)
+    if refine < 1:
+        raise DesignerError(f"--refine {refine}: expected a positive integer")
+    part = read_part(path, cfg)
+    corpus, indices = _test_set(cfg, design, data)
+    nominal = _accuracy(cfg, coverage(part, cfg, refine), corpus, indices, refine, engine, device)
+    reference = design.meta["metrics"]["final"]["test_accuracy"] if design is not None else None
+    drop = None if reference is None else 100 * (reference - nominal.accuracy)
+    variations = []
+    for b in biases:
+        ev = _accuracy(cfg, coverage(part, cfg, refine, bias=b), corpus, indices, refine, engine, device)
+        variations.append({"kind": "bias", f"bias_{cfg.template.length_unit}": b, "accuracy": ev.accuracy})
+    for p in contrasts:
+        ev = _accuracy(_with_contrast(cfg, p), coverage(part, cfg, refine), corpus, indices, refine, engine, device)
+        variations.append({"kind": "contrast", "contrast_percent": p, "accuracy": ev.accuracy})
+    conf = nominal.confusion
+    per_class = {name: (float(conf[i, i] / conf[i].sum()) if conf[i].sum() else math.nan)
+                 for i, name in enumerate(corpus.classes)}
+    return VerifyResult(
+        file=str(path), fmt=part.fmt, refine=refine, accuracy=nominal.accuracy, reference_accuracy=reference,
+        drop_points=drop, confusion_matrix=conf.tolist(), per_class_accuracy=per_class,
+        classes=list(corpus.classes), test_samples=int(conf.sum()), max_drop_points=max_drop,
+        passed=bool(drop is None or drop <= max_drop), variations=variations,
+    )
