@@ -152,6 +152,7 @@ def init(template_name, out, force):
 
 
 from . import cli_fab  # noqa: E402,F401  (export, verify attach themselves to main)
+from . import cli_report  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()
