@@ -68,10 +68,12 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, resume, qui
         if value is not None:
             overrides[key] = value
     if data is not None:
-        overrides["data.path"] = str(data)
+        overrides["data.path"] = str(data.resolve())
         overrides["data.corpus"] = "hillenbrand"
     raw = read_config_data(config, overrides)
     cfg = parse_config(raw, str(config))
+    if cfg.data.path:
+        raw.setdefault("data", {})["path"] = cfg.data.path  # absolute, so the run folder can move
     out = _output_folder(config, out, resume)
     from .train import optimize as run
 

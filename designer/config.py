@@ -122,6 +122,8 @@ class ConstraintSpec:
     beta_every_epochs: int = 4
     beta_max: float = 64.0
     indicator_weight: float = 1.0
+    fabricated_epochs: int = 0  # last epochs trained through the exported geometry
+    rule_margin: float = 1.5  # the filter is designed for rule x margin, the binary design guarantees the rule
     frame: bool = False
 
 
@@ -292,6 +294,11 @@ def parse_config(data: dict, source: str) -> Config:
         if not isinstance(items, list) or not items:
             check.fail(name, f"expected one or more [[{name}]] tables")
         arrays[name] = tuple(check.build(cls, t, f"{name}[{i}]", name) for i, t in enumerate(items))
+    path = sections["data"].path
+    if path and not Path(path).is_absolute():
+        # A relative corpus path is relative to the config file, not the working folder.
+        resolved = (Path(source).parent / path).resolve()
+        sections["data"] = dataclasses.replace(sections["data"], path=str(resolved))
     config = Config(source_file=source, name=check.value("name", data.get("name", Path(source).stem), str), template=template,
                     **sections, **arrays)
     _check_consistency(config, check)
@@ -330,6 +337,10 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         check.fail("data.test_fraction", f"expected a fraction in (0, 1), got {cfg.data.test_fraction}")
     if cfg.constraints.beta_factor < 1 or cfg.constraints.beta_max < cfg.constraints.beta_start:
         check.fail("constraints.beta_factor", "expected beta_factor >= 1 and beta_max >= beta_start")
+    if cfg.constraints.rule_margin < 1:
+        check.fail("constraints.rule_margin", f"expected a factor >= 1, got {cfg.constraints.rule_margin}")
+    if cfg.constraints.fabricated_epochs < 0:
+        check.fail("constraints.fabricated_epochs", f"expected 0 or more, got {cfg.constraints.fabricated_epochs}")
     if not 0 <= cfg.training.init_value <= 1:
         check.fail("training.init_value", f"expected a density in [0, 1], got {cfg.training.init_value}")
 

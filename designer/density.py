@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+import fabrication as fab
+
 from constraints import continuation, lengthscale, pipeline
 from constraints.measure import grayness, measure
 
@@ -43,11 +45,27 @@ class DensityModel:
     def _args(self):
         return self.design_mask, self.fixed_solid, self.fixed_void, self.spec
 
-    def training(self, theta: torch.Tensor, beta: float) -> list[torch.Tensor]:
-        """Densities whose losses are averaged: eroded, nominal, dilated when robust."""
+    def through_fabricated(self, epoch: int) -> bool:
+        """Whether ``epoch`` trains through the fabricated geometry (the last epochs)."""
+        return epoch >= self.cfg.training.epochs - self.cfg.constraints.fabricated_epochs
+
+    def training(self, theta: torch.Tensor, beta: float, epoch: int = 0) -> list[torch.Tensor]:
+        """Densities whose losses are averaged: eroded, nominal, dilated when robust.
+
+        In the last ``fabricated_epochs`` the nominal design is replaced by the
+        fabricated one with a straight-through gradient: the forward pass sees
+        exactly the geometry that will be exported, the backward pass the
+        smooth pipeline's derivative (Bengio, Leonard & Courville 2013).
+        """
         if self.variants == 3:
-            return list(pipeline.robust_densities(theta, *self._args(), beta))
-        return [pipeline.density(theta, *self._args(), beta)]
+            variants = list(pipeline.robust_densities(theta, *self._args(), beta))
+        else:
+            variants = [pipeline.density(theta, *self._args(), beta)]
+        if self.through_fabricated(epoch):
+            k = len(variants) // 2
+            nominal = variants[k]
+            variants[k] = nominal + (self.fabricated(theta) - nominal).detach()
+        return variants
 
     def penalty(self, theta: torch.Tensor, beta: float) -> torch.Tensor | float:
         """Zhou et al. (2015) indicator penalty, when the config asks for it."""
@@ -63,7 +81,18 @@ class DensityModel:
         return pipeline.density(theta, *self._args(), beta)
 
     def binary(self, theta: torch.Tensor) -> torch.Tensor:
+        """The exactly binary design on the grid, meeting the length-scale rule."""
         return pipeline.binary_density(theta, *self._args())
+
+    def fabricated(self, theta: torch.Tensor) -> torch.Tensor:
+        """The exported geometry of the binary design, as area coverage per cell.
+
+        This is what the part looks like to the simulator after export: the
+        binary design's polygons (marching squares, snapped to the process
+        grid) rasterised with area weighting, exactly as ``designer verify``
+        re-imports it.
+        """
+        return fabricated_coverage(self.binary(theta), self.cfg)
 
     def lengthscale(self, binary: torch.Tensor, smooth: torch.Tensor) -> dict:
         """Measured length scales of the binary design and grayness of the smooth one."""
@@ -84,6 +113,16 @@ class DensityModel:
         }
 
 
+def fabricated_coverage(binary: torch.Tensor, cfg: Config, refine: int = 1) -> torch.Tensor:
+    """Area coverage of the exported polygons of ``binary`` (nx, ny) on a ``refine`` x grid."""
+    from .fab import fab_layout, fab_process
+
+    layout = fab_layout(cfg)
+    polygons = fab.polygons_from_binary(binary.detach().cpu().numpy().astype(float), layout, fab_process(cfg))
+    cover = fab.rasterize(polygons, layout, refine=refine)
+    return torch.as_tensor(cover, dtype=binary.dtype, device=binary.device)
+
+
 def make_density_model(cfg: Config, layout: Layout) -> DensityModel:
     """The pipeline for ``cfg``: filter radius and thresholds from the template's rule.
 
@@ -97,8 +136,11 @@ def make_density_model(cfg: Config, layout: Layout) -> DensityModel:
         # Unconstrained: a one-cell filter keeps the optimiser's pixels, no rule imposed.
         spec = pipeline.PipelineSpec(filter=c.filter, radius_cells=1.0, robust=False)
     else:
-        spec = dataclasses.replace(pipeline.spec_for_targets(lengthscale.LengthScaleTargets(rule, rule)),
-                                   filter=c.filter)
+        # The filter and thresholds aim above the rule (rule_margin), so the
+        # trained design rarely needs the generator's repair to meet it.
+        aim = rule * c.rule_margin
+        spec = dataclasses.replace(pipeline.spec_for_targets(lengthscale.LengthScaleTargets(aim, aim)),
+                                   filter=c.filter, min_solid_cells=rule, min_void_cells=rule)
     fixed_solid = layout.frame
     fixed_void = layout.keepout
     return DensityModel(cfg, spec, layout.design_mask, fixed_solid, fixed_void, rule)

@@ -17,8 +17,8 @@ def starter_config(template_name: str) -> str:
 template = "{t.name}"
 
 [grid]                         # the template fixes the cell size, the config the grid
-nx = 104                       # cells along x ({104 * h:g} {u})
-ny = 64                        # cells along y ({64 * h:g} {u})
+nx = 130                       # cells along x ({130 * h:g} {u})
+ny = 80                        # cells along y ({80 * h:g} {u})
 absorber_cells = 15            # width of the absorbing layer on every side
 absorber_strength = 0.5        # peak damping per time step
 absorber_profile = "polynomial"  # polynomial | cosine
@@ -26,33 +26,33 @@ absorber_order = 2.0
 
 [design_region]                # cells [x0, x1) x [y0, y1) whose material is trained
 x0_cells = 26
-x1_cells = 78
+x1_cells = 104
 y0_cells = 16
-y1_cells = 48
+y1_cells = 64
 keepout_cells = 2              # background margin kept around sources and probes
 
 [[sources]]                    # kind = "point", or "line" with x_end_cells / y_end_cells
 name = "input"
 kind = "point"
 x_cells = 20
-y_cells = 32
+y_cells = 40
 
 [[probes]]                     # one probe per class, in the order of [data] vowels
 name = "ae"
-x_cells = 84
-y_cells = 22
+x_cells = 110
+y_cells = 28
 radius_cells = 2.0
 
 [[probes]]
 name = "ei"
-x_cells = 84
-y_cells = 32
+x_cells = 110
+y_cells = 40
 radius_cells = 2.0
 
 [[probes]]
 name = "iy"
-x_cells = 84
-y_cells = 42
+x_cells = 110
+y_cells = 52
 radius_cells = 2.0
 
 [simulation]
@@ -73,15 +73,15 @@ vowels = ["ae", "ei", "iy"]
 sexes = ["m", "w"]
 sample_rate_hz = 10000.0
 window_samples = 1000          # centred training windows; tests use full recordings
-speakers_per_sex = 12          # synthetic corpus only
+speakers_per_sex = 20          # synthetic corpus only
 test_fraction = 0.25           # held-out speakers when folds = 0
 seed = 0
 
 [training]
-epochs = 16
+epochs = 24
 batch_size = 18
-learning_rate = 0.02
-lr_decay = 1.0                 # learning rate multiplier per epoch
+learning_rate = 0.3            # Adam step on the latent field (logits of the density)
+lr_decay = 0.92                # learning rate multiplier per epoch
 folds = 0                      # 0: one speaker-grouped split; k >= 2: k-fold cross-validation
 fold = -1                      # with folds: only this fold (-1: all)
 seed = 0
@@ -93,8 +93,10 @@ method = "robust"              # none | robust | indicator | both
 filter = "conic"               # conic | gaussian
 beta_start = 4.0               # projection sharpness, multiplied by beta_factor
 beta_factor = 2.0              #   every beta_every_epochs epochs up to beta_max;
-beta_every_epochs = 3          #   the exported design is the hard threshold (beta = inf)
+beta_every_epochs = 4          #   the exported design is the hard threshold (beta = inf)
 beta_max = 128.0
+rule_margin = 1.5              # the filter aims at rule x margin; the binary design guarantees the rule
+fabricated_epochs = 0          # last epochs trained straight through the exported geometry
 indicator_weight = 1.0
 frame = false                  # a solid frame around the design region
 '''

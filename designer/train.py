@@ -22,7 +22,7 @@ import torch
 
 from .config import Config
 from .data import Corpus, Split, batches, load_corpus, make_split
-from .density import DensityModel, make_density_model
+from .density import DensityModel, fabricated_coverage, make_density_model
 from .design import atomic_write_bytes, atomic_write_text, npz_bytes, read_npz, save_design
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
 from .physics import Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
@@ -113,11 +113,12 @@ def _epoch_record(problem: Problem, corpus: Corpus, split: Split, theta: torch.T
     window, bs = cfg.data.window_samples, cfg.training.batch_size
     smooth = problem.density.smooth(theta, beta)
     binary = problem.density.binary(theta)
+    fabricated = fabricated_coverage(binary, cfg)
     evals = {
         "train": evaluate(problem, corpus, split.train, smooth, window, bs),
         "test": evaluate(problem, corpus, split.test, smooth, None, bs),
-        "binary_train": evaluate(problem, corpus, split.train, binary, window, bs),
-        "binary_test": evaluate(problem, corpus, split.test, binary, None, bs),
+        "binary_train": evaluate(problem, corpus, split.train, fabricated, window, bs),
+        "binary_test": evaluate(problem, corpus, split.test, fabricated, None, bs),
     }
     ls = problem.density.lengthscale(binary, smooth)
     record = {"epoch": epoch, "beta": beta, "learning_rate": lr, "train_loss_running": train_loss}
@@ -216,7 +217,7 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
                                                   rng=rng, dtype=problem.dtype)):
             opt.zero_grad()
             y = y.to(problem.device)
-            loss = sum(cross_entropy(probe_power(problem, rho, x), y) for rho in problem.density.training(theta, beta))
+            loss = sum(cross_entropy(probe_power(problem, rho, x), y) for rho in problem.density.training(theta, beta, epoch))
             loss = loss / problem.density.variants + problem.density.penalty(theta, beta)
             loss.backward()
             opt.step()
@@ -266,6 +267,7 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
         "theta": theta.cpu().numpy(),
         "rho": smooth.cpu().numpy(),
         "binary": binary.cpu().numpy().astype(np.uint8),
+        "fabricated": fabricated_coverage(binary, cfg).cpu().numpy(),
         "wave_speed_m_per_s": wave_speed_m_per_s(binary.double(), cfg).cpu().numpy(),
         "design_mask": problem.layout.design_mask.cpu().numpy(),
         "keepout": problem.layout.keepout.cpu().numpy(),

@@ -30,10 +30,10 @@ READ_FORMATS = {".gds": "gds", ".gdsii": "gds", ".stl": "stl"}
 
 @dataclass(frozen=True)
 class PartGeometry:
-    """What was read: polygons in the template's unit (None for an npz design) and the source format."""
+    """What was read: polygons in the template's unit, the source format, and the binary array of an npz."""
 
     fmt: str
-    polygons: object | None
+    polygons: object
     binary: np.ndarray | None
 
 
@@ -65,7 +65,9 @@ def read_part(path: Path, cfg: Config) -> PartGeometry:
         binary = np.asarray(design.binary)
         if binary.shape != (cfg.grid.nx, cfg.grid.ny):
             raise DesignerError(f"{path}: binary design is {binary.shape}, expected {(cfg.grid.nx, cfg.grid.ny)}")
-        return PartGeometry("npz", None, binary.astype(float))
+        # The design file is simulated as the geometry it exports to, as in training.
+        polygons = fab.polygons_from_binary(binary.astype(float), fab_layout(cfg), fab_process(cfg))
+        return PartGeometry("npz", polygons, binary.astype(float))
     if suffix not in READ_FORMATS:
         raise DesignerError(f"{path}: unknown file type {suffix!r}; expected .gds, .stl or .npz")
     fmt = READ_FORMATS[suffix]
@@ -78,11 +80,6 @@ def read_part(path: Path, cfg: Config) -> PartGeometry:
 
 def coverage(part: PartGeometry, cfg: Config, refine: int = 1, bias: float = 0.0) -> np.ndarray:
     """Material fraction per cell, (K nx, K ny); ``bias`` moves edges outward (template unit)."""
-    if part.polygons is None:
-        if bias:
-            polygons = fab.polygons_from_binary(part.binary, fab_layout(cfg), fab_process(cfg))
-            return coverage(PartGeometry("npz", polygons, None), cfg, refine, bias)
-        return np.kron(part.binary, np.ones((refine, refine)))
     polygons = fab.bias(part.polygons, bias) if bias else part.polygons
     return fab.rasterize(polygons, fab_layout(cfg), refine=refine)
 

@@ -96,14 +96,14 @@ def synthesize_vowel(vowel: str, speaker: SyntheticSpeaker, fs: float, rng: np.r
     end = start.copy()
     if vowel in GLIDE_TARGET:
         target = np.array(FORMANTS_HZ[speaker.sex][GLIDE_TARGET[vowel]][1:] + (F4_HZ[speaker.sex],), float)
-        end = start + rng.uniform(0.3, 0.6) * (target - start)
-    token_scale = 1 + 0.06 * rng.standard_normal(4)
+        end = start + rng.uniform(0.2, 0.4) * (target - start)
+    token_scale = 1 + 0.03 * rng.standard_normal(4)
     y = source
     frame = max(1, int(0.005 * fs))
     for i, bw in enumerate(BANDWIDTHS_HZ):
         track = (start[i] + (end[i] - start[i]) * t) * speaker.tract_scale * token_scale[i]
         track = np.clip(track, 50.0, 0.45 * fs)
-        y = _resonator(y, track, bw * (1 + 0.2 * rng.standard_normal()) ** 2, fs, frame)
+        y = _resonator(y, track, bw * (1 + 0.1 * rng.standard_normal()) ** 2, fs, frame)
     ramp = np.minimum(1.0, np.minimum(t * duration_s / rng.uniform(0.02, 0.05), (1 - t) * duration_s / 0.04))
     y = y * ramp
     y = y / (np.abs(y).max() + 1e-12)
@@ -120,7 +120,7 @@ def synthesize_corpus(vowels, sexes, speakers_per_sex: int, fs: float, seed: int
         if sex not in FORMANTS_HZ:
             raise ValueError(f"the synthetic corpus has sexes {', '.join(FORMANTS_HZ)}, got {sex!r}")
         for number in range(1, speakers_per_sex + 1):
-            spk = SyntheticSpeaker(sex, number, tract_scale=float(np.clip(1 + 0.07 * rng.standard_normal(), 0.8, 1.2)),
+            spk = SyntheticSpeaker(sex, number, tract_scale=float(np.clip(1 + 0.05 * rng.standard_normal(), 0.8, 1.2)),
                                    f0_scale=float(np.clip(1 + 0.12 * rng.standard_normal(), 0.7, 1.4)),
                                    breathiness=float(rng.uniform(0.0, 1.0)))
             for label, vowel in enumerate(vowels):

@@ -86,14 +86,12 @@ def segments(steps: int, every: int) -> int:
 def finish_linear(p: Problem, sums: Grads) -> Grads:
     """Linear-case gradients from the backends' time sums.
 
-    With constant maps the per-step factors come out of the sums: the backends
-    return sum(mu L u[n]), sum(mu (u[n-1] - u[n+1])) and sum(x[n] mu), which
-    scale by 2 c a, a / 2 and a, with a = 1 / (1 + b/2).
+    With constant maps the adjoint is carried as nu[m] = a lambda[m],
+    a = 1 / (1 + b/2), and the backends return sum(nu[n+1] L u[n]),
+    sum(nu[n+1] (u[n-1] - u[n+1])) and sum(x[n] nu[n+1]), which scale by 2 c,
+    1/2 and 1 into the courant, damping and source-weight gradients.
     """
-    a = 1.0 / (1.0 + 0.5 * p.damping)
-
-    def scaled(g: torch.Tensor | None, factor: torch.Tensor) -> torch.Tensor | None:
+    def scaled(g: torch.Tensor | None, factor) -> torch.Tensor | None:
         return None if g is None else g * factor
 
-    return replace(sums, courant=scaled(sums.courant, 2.0 * p.courant * a),
-                   damping=scaled(sums.damping, 0.5 * a), source_weights=scaled(sums.source_weights, a))
+    return replace(sums, courant=scaled(sums.courant, 2.0 * p.courant), damping=scaled(sums.damping, 0.5))

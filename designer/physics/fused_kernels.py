@@ -7,144 +7,148 @@ core's L2 cache. Fields carry one zero cell of padding on every side, so the
 is written while it is read), which keeps the inner loops free of aliasing and
 lets LLVM vectorise them.
 
-Map stacks: linear ``maps = [courant^2, 1/(1+b/2), 1-b/2]``; nonlinear
-``maps = [courant, damping, kerr, saturable]``, absent terms as zeros. ``k`` is
-``(1/2, 1, 2, 4)`` in the working dtype, so that float32 stays float32.
+The update is written u[n+1] = u[n-1] + a (2 (u[n] - u[n-1]) + c^2 L u[n]),
+a = 1 / (1 + b/2), which is the reference's update (e a = 2 a - 1) with one map
+fewer. Map stacks: linear ``maps = [courant^2, a]``; nonlinear ``maps =
+[courant, kerr, 1 + damping/2, saturable/2]``, absent terms as zeros, so that
+with d = 1 + u^2/A^2, a = d / (d (1 + damping/2) + saturable/2): one division.
+``k`` is ``(1/2, 1, 2, 4)`` in the working dtype, so that float32 stays float32.
 An optional output is skipped when its array has zero length in its first axis.
 The equations are in :mod:`designer.physics.fused`.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["forward", "backward"]
 
+# fastmath off: IEEE arithmetic, so a segment replayed in the backward pass
+# reproduces the forward pass bit for bit. The numpy error model lets LLVM
+# vectorise divisions (no ZeroDivisionError branch).
+_JIT = dict(fastmath=False, cache=True, error_model="numpy")
 
-@njit(fastmath=False, cache=True, inline="always")
-def _linear_step(u1, u0, out, c2, a, e, k):
+
+@njit(**_JIT)
+def _linear_step(u1, u0, out, c2, a, k):
     two, four = k[2], k[3]
     for i in range(u1.shape[0] - 2):
         for j in range(u1.shape[1] - 2):
             uc = u1[i + 1, j + 1]
             lap = -four * uc + u1[i, j + 1] + u1[i + 2, j + 1] + u1[i + 1, j] + u1[i + 1, j + 2]
-            out[i + 1, j + 1] = (two * uc - e[i + 1, j + 1] * u0[i + 1, j + 1]
-                                 + c2[i + 1, j + 1] * lap) * a[i + 1, j + 1]
+            u = u0[i + 1, j + 1]
+            out[i + 1, j + 1] = u + a[i + 1, j + 1] * (two * (uc - u) + c2[i + 1, j + 1] * lap)
 
 
-@njit(fastmath=False, cache=True, inline="always")
-def _nonlinear_step(u1, u0, out, courant, damping, kerr, saturable, inv_a2, k):
-    half, one, two, four = k
+@njit(**_JIT)
+def _nonlinear_step(u1, u0, out, courant, kerr, damping_term, saturable_term, inv_a2, k):
+    one, two, four = k[1], k[2], k[3]
     for i in range(u1.shape[0] - 2):
         for j in range(u1.shape[1] - 2):
             uc = u1[i + 1, j + 1]
             uu = uc * uc
             c = courant[i + 1, j + 1] + kerr[i + 1, j + 1] * uu
-            hb = half * (damping[i + 1, j + 1] + saturable[i + 1, j + 1] / (one + uu * inv_a2))
+            d = one + uu * inv_a2
+            a = d / (d * damping_term[i + 1, j + 1] + saturable_term[i + 1, j + 1])
             lap = -four * uc + u1[i, j + 1] + u1[i + 2, j + 1] + u1[i + 1, j] + u1[i + 1, j + 2]
-            out[i + 1, j + 1] = (two * uc - (one - hb) * u0[i + 1, j + 1] + c * c * lap) / (one + hb)
+            u = u0[i + 1, j + 1]
+            out[i + 1, j + 1] = u + a * (two * (uc - u) + c * c * lap)
 
 
-@njit(fastmath=False, cache=True, inline="always")
+@njit(**_JIT)
 def _gain(nonlinear, maps, u, i, j, inv_a2, k):
-    """1 / (1 + b/2) at padded cell (i, j), b seen by field ``u``."""
+    """a = 1 / (1 + b/2) at padded cell (i, j), b seen by field ``u``."""
     if not nonlinear:
         return maps[1, i, j]
-    half, one = k[0], k[1]
-    uu = u[i, j] * u[i, j]
-    return one / (one + half * (maps[1, i, j] + maps[3, i, j] / (one + uu * inv_a2)))
+    d = k[1] + u[i, j] * u[i, j] * inv_a2
+    return d / (d * maps[2, i, j] + maps[3, i, j])
 
 
-@njit(fastmath=False, cache=True, inline="always")
+@njit(**_JIT)
 def _advance(nonlinear, maps, inv_a2, k, u1, u0, out, xn, src_i, src_j, src_w):
     """u[n+1] into ``out`` from u[n] = ``u1`` and u[n-1] = ``u0``, source included."""
     if nonlinear:
         _nonlinear_step(u1, u0, out, maps[0], maps[1], maps[2], maps[3], inv_a2, k)
     else:
-        _linear_step(u1, u0, out, maps[0], maps[1], maps[2], k)
+        _linear_step(u1, u0, out, maps[0], maps[1], k)
     for s in range(src_i.shape[0]):
         i, j = src_i[s] + 1, src_j[s] + 1
         out[i, j] += src_w[s] * xn * _gain(nonlinear, maps, u1, i, j, inv_a2, k)
 
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(nogil=True, **_JIT)
 def forward(nonlinear, maps, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_w, pr_id,
-            power, ckpt, every, frames, record_every, workers):
-    """Run every sample; fill ``power`` (B, P), checkpoints and frames.
+            power, ckpt, every, frames, record_every, first, stride):
+    """Run samples first, first + stride, ...; fill their ``power`` (B, P), checkpoints and frames.
 
     ckpt (B, C, 2, nx, ny): (u[jK-1], u[jK]) for j = 1..C with K = ``every``.
     frames (B, F, nx, ny): u[n+1] for n = 0, r, 2r, ... with r = ``record_every``.
     """
     batch, steps = x.shape
     nx, ny = maps.shape[1] - 2, maps.shape[2] - 2
-    for w in prange(workers):
-        f = np.zeros((3, nx + 2, ny + 2), maps.dtype)
-        acc = np.zeros(power.shape[1], maps.dtype)
-        for b in range(w, batch, workers):
-            f[:] = 0
-            for n in range(steps):
-                out = f[(n + 1) % 3]
-                u1 = f[n % 3]
-                _advance(nonlinear, maps, inv_a2, k, u1, f[(n + 2) % 3], out, x[b, n], src_i, src_j, src_w)
-                acc[:] = 0
-                for s in range(pr_i.shape[0]):
-                    v = out[pr_i[s] + 1, pr_j[s] + 1]
-                    acc[pr_id[s]] += pr_w[s] * v * v
-                power[b] += acc
-                c = (n + 1) // every - 1
-                if (n + 1) % every == 0 and c < ckpt.shape[1]:
-                    ckpt[b, c, 0] = u1[1:-1, 1:-1]
-                    ckpt[b, c, 1] = out[1:-1, 1:-1]
-                if record_every > 0 and n % record_every == 0:
-                    frames[b, n // record_every] = out[1:-1, 1:-1]
+    f = np.zeros((3, nx + 2, ny + 2), maps.dtype)
+    acc = np.zeros(power.shape[1], maps.dtype)
+    for b in range(first, batch, stride):
+        f[:] = 0
+        for n in range(steps):
+            out = f[(n + 1) % 3]
+            u1 = f[n % 3]
+            _advance(nonlinear, maps, inv_a2, k, u1, f[(n + 2) % 3], out, x[b, n], src_i, src_j, src_w)
+            acc[:] = 0
+            for s in range(pr_i.shape[0]):
+                v = out[pr_i[s] + 1, pr_j[s] + 1]
+                acc[pr_id[s]] += pr_w[s] * v * v
+            power[b] += acc
+            c = (n + 1) // every - 1
+            if (n + 1) % every == 0 and c < ckpt.shape[1]:
+                ckpt[b, c, 0] = u1[1:-1, 1:-1]
+                ckpt[b, c, 1] = out[1:-1, 1:-1]
+            if record_every > 0 and n % record_every == 0:
+                frames[b, n // record_every] = out[1:-1, 1:-1]
 
 
-@njit(fastmath=False, cache=True, inline="always")
+@njit(**_JIT)
 def _add_laplacian_row(mu, v, i, four):
     """mu += L v on padded row i."""
     for j in range(1, mu.shape[1] - 1):
         mu[i, j] += -four * v[i, j] + v[i - 1, j] + v[i + 1, j] + v[i, j - 1] + v[i, j + 1]
 
 
-@njit(fastmath=False, cache=True, inline="always")
-def _linear_adjoint(b, mu, carry, v, row, um1, un, up1, c2, a, e, xn, k, g_c, g_d, g_s):
-    """One adjoint step, linear maps: mu = lambda[n+1] -> lambda[n] (probes excluded).
+@njit(**_JIT)
+def _linear_adjoint(b, nu1, nu0, out, um1, un, up1, c2, a, xn, k, g_c, g_d, g_s):
+    """nu[n] = a lambda[n] into ``out`` from nu[n+1], nu[n+2] (probes excluded).
 
-    Accumulates sum(mu * L u[n]), sum(mu * (u[n-1] - u[n+1])) and sum(x[n] mu);
-    the caller scales them by 2 c a, a/2 and a.
+    The same leapfrog as the forward step, with c^2 inside the Laplacian:
+    nu[n] = nu[n+2] + a (2 (nu[n+1] - nu[n+2]) + L(c^2 nu[n+1])). Accumulates
+    sum(nu[n+1] L u[n]), sum(nu[n+1] (u[n-1] - u[n+1])) and sum(x[n] nu[n+1]).
     """
     two, four = k[2], k[3]
-    ny = mu.shape[1] - 2
-    for i in range(1, mu.shape[0] - 1):
-        for j in range(1, ny + 1):
-            m = mu[i, j]
-            row[j] = m
-            am = a[i, j] * m
-            v[i, j] = c2[i, j] * am
-            mu[i, j] = two * am - carry[i, j]
-            carry[i, j] = e[i, j] * am
+    ny = out.shape[1] - 2
+    for i in range(1, out.shape[0] - 1):
         if g_c.shape[0]:
             for j in range(1, ny + 1):
                 lap = -four * un[i, j] + un[i - 1, j] + un[i + 1, j] + un[i, j - 1] + un[i, j + 1]
-                g_c[b, i, j] += row[j] * lap
+                g_c[b, i, j] += nu1[i, j] * lap
         if g_d.shape[0]:
             for j in range(1, ny + 1):
-                g_d[b, i, j] += row[j] * (um1[i, j] - up1[i, j])
+                g_d[b, i, j] += nu1[i, j] * (um1[i, j] - up1[i, j])
         if g_s.shape[0]:
             for j in range(1, ny + 1):
-                g_s[b, i, j] += xn * row[j]
-        if i > 1:
-            _add_laplacian_row(mu, v, i - 1, four)
-    _add_laplacian_row(mu, v, mu.shape[0] - 2, four)
+                g_s[b, i, j] += xn * nu1[i, j]
+        for j in range(1, ny + 1):
+            lap = (-four * (c2[i, j] * nu1[i, j]) + c2[i - 1, j] * nu1[i - 1, j] + c2[i + 1, j] * nu1[i + 1, j]
+                   + c2[i, j - 1] * nu1[i, j - 1] + c2[i, j + 1] * nu1[i, j + 1])
+            v = nu0[i, j]
+            out[i, j] = v + a[i, j] * (two * (nu1[i, j] - v) + lap)
 
 
-@njit(fastmath=False, cache=True, inline="always")
-def _nonlinear_adjoint(b, mu, carry, v, rows, um1, un, up1, courant, damping, kerr, saturable,
+@njit(**_JIT)
+def _nonlinear_adjoint(b, mu, carry, v, rows, um1, un, up1, courant, kerr, damping_term, saturable_term,
                        inv_a2, xn, k, g_c, g_d, g_k, g_sat, g_s):
-    """One adjoint step with field-dependent maps: mu = lambda[n+1] -> lambda[n].
+    """lambda[n] into ``mu`` from mu = lambda[n+1] with field-dependent maps (probes excluded).
 
-    rows: (5, ny + 2) scratch holding, per row, d/dc, d/db, u^2, the
-    saturation factor and a * mu.
+    carry holds e a lambda[n+2] on entry and e a lambda[n+1] on exit; rows is
+    (5, ny + 2) scratch for one row's d/dc, d/db, u^2, saturation factor and a mu.
     """
     half, one, two, four = k
     ny = mu.shape[1] - 2
@@ -153,17 +157,20 @@ def _nonlinear_adjoint(b, mu, carry, v, rows, um1, un, up1, courant, damping, ke
         for j in range(1, ny + 1):
             uc = un[i, j]
             uu = uc * uc
-            g = one / (one + uu * inv_a2)
+            d = one + uu * inv_a2
+            nd = d * damping_term[i, j] + saturable_term[i, j]  # (1 + b/2) d
+            r = one / (d * nd)  # one division for a = d / nd and g = 1 / d
+            g = nd * r
+            one_hb = nd * nd * r
+            am = d * d * r * mu[i, j]
             c = courant[i, j] + kerr[i, j] * uu
-            hb = half * (damping[i, j] + saturable[i, j] * g)
-            am = mu[i, j] / (one + hb)
             lap = -four * uc + un[i - 1, j] + un[i + 1, j] + un[i, j - 1] + un[i, j + 1]
             dc = two * c * am * lap
             db = half * am * (um1[i, j] - up1[i, j])
             v[i, j] = c * c * am
-            local = dc * two * kerr[i, j] * uc - db * saturable[i, j] * two * uc * inv_a2 * g * g
+            local = two * uc * (dc * kerr[i, j] - two * db * saturable_term[i, j] * inv_a2 * g * g)
             mu[i, j] = two * am + local - carry[i, j]
-            carry[i, j] = (one - hb) * am
+            carry[i, j] = (two - one_hb) * am
             kap[j] = dc
             bet[j] = db
             uu_row[j] = uu
@@ -189,72 +196,75 @@ def _nonlinear_adjoint(b, mu, carry, v, rows, um1, un, up1, courant, damping, ke
     _add_laplacian_row(mu, v, mu.shape[0] - 2, four)
 
 
-@njit(fastmath=False, cache=True, inline="always")
+@njit(**_JIT)
 def _add_square(q, u):
     for i in range(1, u.shape[0] - 1):
         for j in range(1, u.shape[1] - 1):
             q[i, j] += u[i, j] * u[i, j]
 
 
-@njit(fastmath=False, cache=True, inline="always")
-def _add_probe_adjoint(mu, u, gp, pr_i, pr_j, pr_w, pr_id, two):
-    """mu += d(power)/du for field u: 2 u sum_p grad_power[p] w_p, on the probes' cells."""
+@njit(**_JIT)
+def _add_probe_adjoint(lam, u, gp, pr_i, pr_j, pr_w, pr_id, two):
+    """lam += 2 u sum_p grad_power[p] w_p on the probes' cells (w already scaled by a if linear)."""
     for s in range(pr_i.shape[0]):
         i, j = pr_i[s] + 1, pr_j[s] + 1
-        mu[i, j] += two * gp[pr_id[s]] * pr_w[s] * u[i, j]
+        lam[i, j] += two * gp[pr_id[s]] * pr_w[s] * u[i, j]
 
 
-@njit(parallel=True, fastmath=False, cache=True)
-def backward(nonlinear, maps, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_w, pr_id,
-             grad_power, ckpt, every, workers, g_c, g_d, g_k, g_sat, g_s, g_x, q):
-    """Adjoint sweep of every sample, segment by segment from its checkpoints.
+@njit(nogil=True, **_JIT)
+def backward(nonlinear, maps, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_w, pr_id, adj_w,
+             grad_power, ckpt, every, first, stride, g_c, g_d, g_k, g_sat, g_s, g_x, q):
+    """Adjoint sweep of samples first, first + stride, ..., segment by segment from their checkpoints.
 
-    Per-sample outputs (B, nx+2, ny+2), padded: g_c, g_d, g_k, g_sat, g_s (see
-    the adjoint steps for what the linear ones hold) and q = sum_n u[n]^2;
-    g_x (B, T) is d(loss)/d(inputs).
+    adj_w: probe weights as the adjoint adds them (times a in the linear case).
+    Per-sample outputs (B, nx+2, ny+2), padded: g_c, g_d, g_k, g_sat, g_s (the
+    linear ones are the sums named in :func:`_linear_adjoint`) and
+    q = sum_n u[n]^2; g_x (B, T) is d(loss)/d(inputs).
     """
     batch, steps = x.shape
     nx, ny = maps.shape[1] - 2, maps.shape[2] - 2
     n_seg = max(1, -(-steps // every))
-    two, four = k[2], k[3]
-    for w in prange(workers):
-        seg = np.zeros((every + 2, nx + 2, ny + 2), maps.dtype)
-        mu = np.zeros((nx + 2, ny + 2), maps.dtype)
-        carry = np.zeros_like(mu)
-        v = np.zeros_like(mu)
-        rows = np.zeros((5, ny + 2), maps.dtype)
-        for b in range(w, batch, workers):
-            mu[:] = 0
-            carry[:] = 0
-            for sg in range(n_seg - 1, -1, -1):
-                start, stop = sg * every, min(sg * every + every, steps)
-                if sg == 0:
-                    seg[0] = 0
-                    seg[1] = 0
+    two = k[2]
+    seg = np.zeros((every + 2, nx + 2, ny + 2), maps.dtype)
+    lam = np.zeros((3, nx + 2, ny + 2), maps.dtype)
+    rows = np.zeros((5, ny + 2), maps.dtype)
+    for b in range(first, batch, stride):
+        lam[:] = 0
+        for sg in range(n_seg - 1, -1, -1):
+            start, stop = sg * every, min(sg * every + every, steps)
+            if sg == 0:
+                seg[0] = 0
+                seg[1] = 0
+            else:
+                seg[0, 1:-1, 1:-1] = ckpt[b, sg - 1, 0]
+                seg[1, 1:-1, 1:-1] = ckpt[b, sg - 1, 1]
+            for n in range(start, stop):
+                m = n - start
+                _advance(nonlinear, maps, inv_a2, k, seg[m + 1], seg[m], seg[m + 2], x[b, n],
+                         src_i, src_j, src_w)
+            if sg == n_seg - 1:
+                top = lam[0] if nonlinear else lam[steps % 3]
+                _add_probe_adjoint(top, seg[stop - start + 1], grad_power[b], pr_i, pr_j, adj_w, pr_id, two)
+            for n in range(stop - 1, start - 1, -1):
+                m = n - start
+                um1, un, up1 = seg[m], seg[m + 1], seg[m + 2]
+                if q.shape[0]:
+                    _add_square(q[b], up1)
+                # lambda[n+1] (nonlinear) or nu[n+1] (linear): what the source sees.
+                late = lam[0] if nonlinear else lam[(n + 1) % 3]
+                if g_x.shape[0]:
+                    acc = 0.0
+                    for s in range(src_i.shape[0]):
+                        i, j = src_i[s] + 1, src_j[s] + 1
+                        gain = _gain(nonlinear, maps, un, i, j, inv_a2, k) if nonlinear else 1.0
+                        acc += src_w[s] * gain * late[i, j]
+                    g_x[b, n] = acc
+                if nonlinear:
+                    _nonlinear_adjoint(b, lam[0], lam[1], lam[2], rows, um1, un, up1, maps[0], maps[1],
+                                       maps[2], maps[3], inv_a2, x[b, n], k, g_c, g_d, g_k, g_sat, g_s)
+                    _add_probe_adjoint(lam[0], un, grad_power[b], pr_i, pr_j, adj_w, pr_id, two)
                 else:
-                    seg[0, 1:-1, 1:-1] = ckpt[b, sg - 1, 0]
-                    seg[1, 1:-1, 1:-1] = ckpt[b, sg - 1, 1]
-                for n in range(start, stop):
-                    m = n - start
-                    _advance(nonlinear, maps, inv_a2, k, seg[m + 1], seg[m], seg[m + 2], x[b, n],
-                             src_i, src_j, src_w)
-                    if q.shape[0]:
-                        _add_square(q[b], seg[m + 2])
-                if sg == n_seg - 1:
-                    _add_probe_adjoint(mu, seg[stop - start + 1], grad_power[b], pr_i, pr_j, pr_w, pr_id, two)
-                for n in range(stop - 1, start - 1, -1):
-                    m = n - start
-                    um1, un, up1 = seg[m], seg[m + 1], seg[m + 2]
-                    if g_x.shape[0]:
-                        acc = 0.0
-                        for s in range(src_i.shape[0]):
-                            i, j = src_i[s] + 1, src_j[s] + 1
-                            acc += src_w[s] * _gain(nonlinear, maps, un, i, j, inv_a2, k) * mu[i, j]
-                        g_x[b, n] = acc
-                    if nonlinear:
-                        _nonlinear_adjoint(b, mu, carry, v, rows, um1, un, up1, maps[0], maps[1], maps[2],
-                                           maps[3], inv_a2, x[b, n], k, g_c, g_d, g_k, g_sat, g_s)
-                    else:
-                        _linear_adjoint(b, mu, carry, v, rows[0], um1, un, up1, maps[0], maps[1], maps[2],
-                                        x[b, n], k, g_c, g_d, g_s)
-                    _add_probe_adjoint(mu, un, grad_power[b], pr_i, pr_j, pr_w, pr_id, two)
+                    out = lam[n % 3]
+                    _linear_adjoint(b, late, lam[(n + 2) % 3], out, um1, un, up1, maps[0], maps[1],
+                                    x[b, n], k, g_c, g_d, g_s)
+                    _add_probe_adjoint(out, un, grad_power[b], pr_i, pr_j, adj_w, pr_id, two)

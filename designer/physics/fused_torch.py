@@ -19,6 +19,14 @@ def concurrent_samples(batch: int) -> int:
     return batch
 
 
+def _gain(p: Problem, u: torch.Tensor | None) -> torch.Tensor:
+    """a = 1 / (1 + b/2), b seen by field u (ignored when linear)."""
+    b = p.damping
+    if p.saturable is not None:
+        b = b + p.saturable / (1.0 + (u * u) / p.saturation_amplitude**2)
+    return 1.0 / (1.0 + 0.5 * b)
+
+
 class _Probes:
     """Probe weights restricted to the cells where any probe is nonzero."""
 
@@ -26,45 +34,50 @@ class _Probes:
         flat = p.probe_weights.flatten(1)
         self.cells = torch.nonzero((flat != 0).any(0)).squeeze(1)
         self.weights = flat[:, self.cells]  # (P, S)
+        # The linear adjoint carries nu = a lambda, so its probe source is scaled by a.
+        self.adjoint_weights = self.weights * _gain(p, None).flatten()[self.cells] if p.linear else self.weights
 
     def power(self, u: torch.Tensor) -> torch.Tensor:
         v = u.flatten(1)[:, self.cells]
         return (v * v) @ self.weights.T
 
-    def add_adjoint(self, mu: torch.Tensor, u: torch.Tensor, grad_power: torch.Tensor) -> torch.Tensor:
-        """mu + d(power)/du weighted by grad_power: 2 u sum_p G_p w_p on the support."""
-        d = 2.0 * (grad_power @ self.weights) * u.flatten(1)[:, self.cells]
-        return mu.flatten(1).index_add(1, self.cells, d).view_as(mu)
+    def add_adjoint(self, lam: torch.Tensor, u: torch.Tensor, grad_power: torch.Tensor) -> torch.Tensor:
+        """lam + 2 u sum_p G_p w_p on the support."""
+        d = 2.0 * (grad_power @ self.adjoint_weights) * u.flatten(1)[:, self.cells]
+        return lam.flatten(1).index_add(1, self.cells, d).view_as(lam)
 
 
-def _coefficients(p: Problem, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """courant^2, 1 / (1 + b/2) and 1 - b/2 seen by field u."""
-    c, b = p.courant, p.damping
-    if p.kerr is not None:
-        c = c + p.kerr * (u * u)
-    if p.saturable is not None:
-        b = b + p.saturable / (1.0 + (u * u) / p.saturation_amplitude**2)
-    half_b = 0.5 * b
-    return c * c, 1.0 / (1.0 + half_b), 1.0 - half_b
+class _Stepper:
+    """u[n+1] = u[n-1] + a (2 (u[n] - u[n-1]) + c^2 L u[n]) + a s x[n]."""
 
+    def __init__(self, p: Problem):
+        self.p = p
+        if p.linear:
+            self.c2, self.a = p.courant * p.courant, _gain(p, None)
+            self.source = self.a * p.source_weights
 
-def _step(p: Problem, u1: torch.Tensor, u0: torch.Tensor, n: int) -> torch.Tensor:
-    c2, a, e = _coefficients(p, u1)
-    return (2.0 * u1 - e * u0 + c2 * laplacian(u1)) * a + (a * p.source_weights) * p.inputs[:, n, None, None]
+    def __call__(self, u1: torch.Tensor, u0: torch.Tensor, n: int) -> torch.Tensor:
+        p = self.p
+        x = p.inputs[:, n, None, None]
+        if p.linear:
+            return u0 + self.a * (2.0 * (u1 - u0) + self.c2 * laplacian(u1)) + self.source * x
+        c = p.courant if p.kerr is None else p.courant + p.kerr * (u1 * u1)
+        a = _gain(p, u1)
+        return u0 + a * (2.0 * (u1 - u0) + c * c * laplacian(u1)) + a * p.source_weights * x
 
 
 def forward(p: Problem, record_every: int, every: int | None
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Power (B, P), frames (B, F, nx, ny) and, when ``every`` is given, checkpoints."""
     batch, steps = p.inputs.shape
-    probes = _Probes(p)
+    probes, step = _Probes(p), _Stepper(p)
     u0 = p.inputs.new_zeros((batch,) + p.shape)
     u1 = torch.zeros_like(u0)
     power = p.inputs.new_zeros((batch, p.probe_weights.shape[0]))
     ckpt = u0.new_empty((batch, segments(steps, every) - 1 if every else 0, 2) + p.shape)
     frames = u0.new_empty((batch, len(range(0, steps, record_every)) if record_every else 0) + p.shape)
     for n in range(steps):
-        u2 = _step(p, u1, u0, n)
+        u2 = step(u1, u0, n)
         power += probes.power(u2)
         if every and (n + 1) % every == 0 and (n + 1) // every <= ckpt.shape[1]:
             ckpt[:, (n + 1) // every - 1, 0] = u1
@@ -91,18 +104,18 @@ class _Sums:
             total += term().sum(0)
 
 
-def _linear_adjoint(p, sums, mu, carry, um1, un, up1, n, g_x):
-    c2, a, e = _coefficients(p, un)
+def _linear_adjoint(p, step, sums, late, early, um1, un, up1, n, g_x):
+    """(nu[n+1], nu[n+2]) -> (nu[n], nu[n+1]) with nu = a lambda (probes excluded)."""
     if g_x is not None:
-        g_x[:, n] = (mu * (a * p.source_weights)).sum((1, 2))
-    sums.add(sums.courant, lambda: mu * laplacian(un))
-    sums.add(sums.damping, lambda: mu * (um1 - up1))
-    sums.add(sums.source_weights, lambda: mu * p.inputs[:, n, None, None])
-    am = a * mu
-    return 2.0 * am - carry + laplacian(c2 * am), e * am
+        g_x[:, n] = (late * p.source_weights).sum((1, 2))
+    sums.add(sums.courant, lambda: late * laplacian(un))
+    sums.add(sums.damping, lambda: late * (um1 - up1))
+    sums.add(sums.source_weights, lambda: late * p.inputs[:, n, None, None])
+    return early + step.a * (2.0 * (late - early) + laplacian(step.c2 * late)), late
 
 
-def _nonlinear_adjoint(p, sums, mu, carry, um1, un, up1, n, g_x):
+def _nonlinear_adjoint(p, step, sums, mu, carry, um1, un, up1, n, g_x):
+    """(lambda[n+1], e a lambda[n+2]) -> (lambda[n], e a lambda[n+1]) (probes excluded)."""
     uu = un * un
     c = p.courant if p.kerr is None else p.courant + p.kerr * uu
     g = 1.0 / (1.0 + uu / p.saturation_amplitude**2)
@@ -128,27 +141,26 @@ def _nonlinear_adjoint(p, sums, mu, carry, um1, un, up1, n, g_x):
 def backward(p: Problem, ckpt: torch.Tensor, every: int, grad_power: torch.Tensor, needs: Needs) -> Grads:
     """Gradients of sum(grad_power * power) with respect to what ``needs`` asks for."""
     batch, steps = p.inputs.shape
-    probes = _Probes(p)
-    sums = _Sums(p, needs)
+    probes, step, sums = _Probes(p), _Stepper(p), _Sums(p, needs)
     g_x = torch.zeros_like(p.inputs) if needs.inputs else None
     q = p.inputs.new_zeros((batch,) + p.shape) if needs.probe_weights else None
     adjoint = _linear_adjoint if p.linear else _nonlinear_adjoint
-    mu = p.inputs.new_zeros((batch,) + p.shape)
-    carry = torch.zeros_like(mu)
+    zero = p.inputs.new_zeros((batch,) + p.shape)
+    state = (zero, zero)
     n_seg = segments(steps, every)
     for sg in range(n_seg - 1, -1, -1):
         start, stop = sg * every, min(sg * every + every, steps)
-        fields = [ckpt[:, sg - 1, 0], ckpt[:, sg - 1, 1]] if sg else [mu.new_zeros(mu.shape)] * 2
+        fields = [ckpt[:, sg - 1, 0], ckpt[:, sg - 1, 1]] if sg else [zero, zero]
         for n in range(start, stop):
-            fields.append(_step(p, fields[-1], fields[-2], n))
-            if q is not None:
-                q += fields[-1] * fields[-1]
+            fields.append(step(fields[-1], fields[-2], n))
         if sg == n_seg - 1:
-            mu = probes.add_adjoint(mu, fields[-1], grad_power)
+            state = (probes.add_adjoint(zero, fields[-1], grad_power), zero)
         for n in range(stop - 1, start - 1, -1):
             m = n - start
-            mu, carry = adjoint(p, sums, mu, carry, fields[m], fields[m + 1], fields[m + 2], n, g_x)
-            mu = probes.add_adjoint(mu, fields[m + 1], grad_power)
+            if q is not None:
+                q += fields[m + 2] * fields[m + 2]
+            new, other = adjoint(p, step, sums, *state, fields[m], fields[m + 1], fields[m + 2], n, g_x)
+            state = (probes.add_adjoint(new, fields[m + 1], grad_power), other)
     probe = torch.einsum("bp,bxy->pxy", grad_power, q) if q is not None else None
     grads = Grads(courant=sums.courant, damping=sums.damping, kerr=sums.kerr, saturable=sums.saturable,
                   source_weights=sums.source_weights, inputs=g_x, probe_weights=probe)

@@ -1,0 +1,159 @@
+"""`designer export` and `designer verify` on a real (tiny) trained run."""
+from __future__ import annotations
+
+import json
+
+import gdstk
+import numpy as np
+import pytest
+import trimesh
+from click.testing import CliRunner
+
+from designer.cli import main
+from tests.conftest import tiny_data, write_toml
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny design trained until it beats chance, exported to GDS and STL."""
+    tmp = tmp_path_factory.mktemp("fab")
+    data = tiny_data()
+    data["data"]["vowels"] = ["ae", "iy"]
+    data["probes"] = data["probes"][:2]
+    data["training"].update(epochs=6, learning_rate=0.3)
+    config = write_toml(tmp / "tiny.toml", data)
+    out = tmp / "run"
+    runner = CliRunner()
+    result = runner.invoke(main, ["optimize", str(config), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    for fmt in ("gds", "stl"):
+        result = runner.invoke(main, ["export", str(out), "--format", fmt])
+        assert result.exit_code == 0, result.output
+    return out
+
+
+def _verify(*args):
+    return CliRunner().invoke(main, ["verify", *map(str, args)])
+
+
+def _json(result) -> dict:
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+def test_export_writes_into_the_run_folder(run):
+    lib = gdstk.read_gds(run / "design.gds")
+    assert [c.name for c in lib.top_level()] == ["DESIGNER_DEVICE"]
+    assert any(p.layer == 1 for p in lib.top_level()[0].polygons)
+    mesh = trimesh.load(run / "design.stl")
+    assert mesh.is_watertight
+
+
+@pytest.mark.parametrize("name", ["design.npz", "design.gds", "design.stl"])
+def test_round_trip_matches_the_trained_accuracy(run, name):
+    result = _verify(run / name, "--json")
+    assert result.exit_code == 0, result.output
+    report = _json(result)
+    for key in ("accuracy", "reference_accuracy", "drop_points", "confusion_matrix", "passed"):
+        assert key in report
+    assert report["passed"] is True
+    n = report["test_samples"]
+    # Within one test sample of the trained binary design (the npz is the same design exactly).
+    allowed = 0.0 if name.endswith("npz") else 100.0 / n + 1e-9
+    assert abs(report["drop_points"]) <= allowed
+
+
+def test_variations_are_reported(run):
+    result = _verify(run / "design.gds", "--json", "--bias", "±0.01", "--contrast", "±5")
+    assert result.exit_code in (0, 1), result.output
+    kinds = [(v["kind"], v.get("bias_um", v.get("contrast_percent"))) for v in _json(result)["variations"]]
+    assert kinds == [("bias", 0.01), ("bias", -0.01), ("contrast", 5.0), ("contrast", -5.0)]
+
+
+def _tampered(run, tmp_path, change) -> tuple:
+    lib = gdstk.read_gds(run / "design.gds")
+    cell = lib.top_level()[0]
+    device = [p for p in cell.polygons if p.layer == 1]
+    change(cell, device)
+    path = tmp_path / "tampered.gds"
+    lib.write_gds(path)
+    return path
+
+
+def test_shifted_part_fails(run, tmp_path):
+    def shift(cell, device):
+        for p in device:
+            p.translate(0.3, 0.0)  # 6 cells of 50 nm
+
+    path = _tampered(run, tmp_path, shift)
+    result = _verify(path, "--run", run, "--json", "--max-drop", "0")
+    report = _json(result)
+    assert report["accuracy"] < report["reference_accuracy"]
+    assert result.exit_code == 1
+
+
+def test_deleted_feature_fails(run, tmp_path):
+    def delete(cell, device):
+        cell.remove(*device)
+
+    path = _tampered(run, tmp_path, delete)
+    result = _verify(path, "--run", run, "--json")
+    assert result.exit_code == 2  # no device polygons left: unreadable as a part
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "empty", "wrong-layer", "wrong-units", "unknown-type"])
+def test_bad_files_exit_2_with_one_line(run, tmp_path, kind):
+    if kind == "corrupt":
+        path = tmp_path / "bad.gds"
+        path.write_bytes((run / "design.gds").read_bytes()[:100])
+    elif kind == "empty":
+        path = tmp_path / "empty.stl"
+        path.write_bytes(b"")
+    elif kind == "wrong-layer":
+        lib = gdstk.read_gds(run / "design.gds")
+        for p in lib.top_level()[0].polygons:
+            if p.layer == 1:
+                p.layer = 5
+        path = tmp_path / "layer.gds"
+        lib.write_gds(path)
+    elif kind == "wrong-units":
+        lib = gdstk.read_gds(run / "design.gds")
+        lib.top_level()[0].copy("x")
+        scaled = gdstk.Library(unit=1e-3)
+        scaled.add(*lib.cells)
+        path = tmp_path / "units.gds"
+        scaled.write_gds(path)
+    else:
+        path = tmp_path / "part.obj"
+        path.write_text("v 0 0 0\n")
+    result = _verify(path, "--run", run)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert str(path.name) in lines[0]
+
+
+def test_verify_without_run_folder_says_what_to_pass(tmp_path, run):
+    path = tmp_path / "design.gds"
+    path.write_bytes((run / "design.gds").read_bytes())
+    result = _verify(path)
+    assert result.exit_code == 2
+    assert "--run" in result.output
+
+
+def test_strict_export_fails_on_a_thin_feature(run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "thin"
+    shutil.copytree(run, copy)
+    with np.load(copy / "design.npz") as d:
+        arrays = dict(d)
+    arrays["binary"][20:30, 18] = 1  # a one-cell-wide line: below the 2-cell rule
+    arrays["binary"][20:30, 17] = 0
+    arrays["binary"][20:30, 19] = 0
+    np.savez(copy / "design.npz", **arrays)
+    result = CliRunner().invoke(main, ["export", str(copy), "--format", "gds", "--strict", "--out",
+                                       str(tmp_path / "strict.gds")])
+    assert result.exit_code == 1
+    assert "min_width" in result.output
+    assert not (tmp_path / "strict.gds").exists()
