@@ -143,57 +143,81 @@ def _linear_adjoint(b, nu1, nu0, out, um1, un, up1, c2, a, xn, k, g_c, g_d, g_s)
 
 
 @njit(**_JIT)
+def _nonlinear_cell(mu, carry, v, um1, un, up1, courant, kerr, damping_term, saturable_term, inv_a2, i, j, k):
+    """One cell of the nonlinear adjoint step; returns d/dc, d/db, u^2, saturation factor, a mu."""
+    half, one, two, four = k
+    uc = un[i, j]
+    uu = uc * uc
+    g = one / (one + uu * inv_a2)
+    one_hb = damping_term[i, j] + saturable_term[i, j] * g
+    am = mu[i, j] / one_hb
+    c = courant[i, j] + kerr[i, j] * uu
+    lap = -four * uc + un[i - 1, j] + un[i + 1, j] + un[i, j - 1] + un[i, j + 1]
+    dc = two * c * am * lap
+    db = half * am * (um1[i, j] - up1[i, j])
+    v[i, j] = c * c * am
+    local = two * uc * (dc * kerr[i, j] - two * db * saturable_term[i, j] * inv_a2 * g * g)
+    mu[i, j] = two * am + local - carry[i, j]
+    carry[i, j] = (two - one_hb) * am
+    return dc, db, uu, g, am
+
+
+@njit(**_JIT)
 def _nonlinear_adjoint(b, mu, carry, v, rows, um1, un, up1, courant, kerr, damping_term, saturable_term,
                        inv_a2, xn, k, g_c, g_d, g_k, g_sat, g_s):
     """lambda[n] into ``mu`` from mu = lambda[n+1] with field-dependent maps (probes excluded).
 
     carry holds e a lambda[n+2] on entry and e a lambda[n+1] on exit; rows is
     (5, ny + 2) scratch for one row's d/dc, d/db, u^2, saturation factor and a mu.
+    A design's gradients (courant, kerr, saturable, nothing else) accumulate
+    in the cell loop itself; any other request goes through the row scratch.
     """
-    half, one, two, four = k
+    four = k[3]
     ny = mu.shape[1] - 2
-    kap, bet, uu_row, sat_row, am_row = rows[0], rows[1], rows[2], rows[3], rows[4]
+    design_only = g_c.shape[0] and g_k.shape[0] and g_sat.shape[0] and not (g_d.shape[0] or g_s.shape[0])
     for i in range(1, mu.shape[0] - 1):
-        for j in range(1, ny + 1):
-            uc = un[i, j]
-            uu = uc * uc
-            d = one + uu * inv_a2
-            nd = d * damping_term[i, j] + saturable_term[i, j]  # (1 + b/2) d
-            r = one / (d * nd)  # one division for a = d / nd and g = 1 / d
-            g = nd * r
-            one_hb = nd * nd * r
-            am = d * d * r * mu[i, j]
-            c = courant[i, j] + kerr[i, j] * uu
-            lap = -four * uc + un[i - 1, j] + un[i + 1, j] + un[i, j - 1] + un[i, j + 1]
-            dc = two * c * am * lap
-            db = half * am * (um1[i, j] - up1[i, j])
-            v[i, j] = c * c * am
-            local = two * uc * (dc * kerr[i, j] - two * db * saturable_term[i, j] * inv_a2 * g * g)
-            mu[i, j] = two * am + local - carry[i, j]
-            carry[i, j] = (two - one_hb) * am
-            kap[j] = dc
-            bet[j] = db
-            uu_row[j] = uu
-            sat_row[j] = g
-            am_row[j] = am
-        if g_c.shape[0]:
+        if design_only:
+            gc, gk, gsat = g_c[b], g_k[b], g_sat[b]
             for j in range(1, ny + 1):
-                g_c[b, i, j] += kap[j]
-        if g_k.shape[0]:
+                dc, db, uu, g, am = _nonlinear_cell(mu, carry, v, um1, un, up1, courant, kerr, damping_term,
+                                                    saturable_term, inv_a2, i, j, k)
+                gc[i, j] += dc
+                gk[i, j] += dc * uu
+                gsat[i, j] += db * g
+        else:
             for j in range(1, ny + 1):
-                g_k[b, i, j] += kap[j] * uu_row[j]
-        if g_d.shape[0]:
-            for j in range(1, ny + 1):
-                g_d[b, i, j] += bet[j]
-        if g_sat.shape[0]:
-            for j in range(1, ny + 1):
-                g_sat[b, i, j] += bet[j] * sat_row[j]
-        if g_s.shape[0]:
-            for j in range(1, ny + 1):
-                g_s[b, i, j] += xn * am_row[j]
+                dc, db, uu, g, am = _nonlinear_cell(mu, carry, v, um1, un, up1, courant, kerr, damping_term,
+                                                    saturable_term, inv_a2, i, j, k)
+                rows[0, j] = dc
+                rows[1, j] = db
+                rows[2, j] = uu
+                rows[3, j] = g
+                rows[4, j] = am
+            _add_rows(b, i, rows, xn, g_c, g_d, g_k, g_sat, g_s)
         if i > 1:
             _add_laplacian_row(mu, v, i - 1, four)
     _add_laplacian_row(mu, v, mu.shape[0] - 2, four)
+
+
+@njit(**_JIT)
+def _add_rows(b, i, rows, xn, g_c, g_d, g_k, g_sat, g_s):
+    """Accumulate one row's requested nonlinear gradients from the row scratch."""
+    ny = rows.shape[1] - 2
+    if g_c.shape[0]:
+        for j in range(1, ny + 1):
+            g_c[b, i, j] += rows[0, j]
+    if g_k.shape[0]:
+        for j in range(1, ny + 1):
+            g_k[b, i, j] += rows[0, j] * rows[2, j]
+    if g_d.shape[0]:
+        for j in range(1, ny + 1):
+            g_d[b, i, j] += rows[1, j]
+    if g_sat.shape[0]:
+        for j in range(1, ny + 1):
+            g_sat[b, i, j] += rows[1, j] * rows[3, j]
+    if g_s.shape[0]:
+        for j in range(1, ny + 1):
+            g_s[b, i, j] += xn * rows[4, j]
 
 
 @njit(**_JIT)

@@ -1,7 +1,7 @@
 """CPU backend of the fused engine: tensors in, numba kernels, tensors out.
 
-Imported on first use only: numba and the compiled kernels (cached on disk
-after the first compilation, one per dtype) cost about a second to load.
+Imported on first use only. The kernels compile on their first call, once per
+dtype (about 10 s each), and are cached on disk next to their source.
 The kernels release the GIL; ``NUMBA_NUM_THREADS`` threads (default: the CPU
 count) split the batch between them, sample by sample, with denormals flushed.
 """
@@ -30,7 +30,7 @@ def _spread(run: Callable[[int, int], None], batch: int) -> None:
 
     Workers are fresh threads that flush denormals to zero: fields far ahead
     of a wavefront reach 1e-38 and below in float32, where each operation on a
-    denormal costs a microcode assist (a third of the run time, measured).
+    denormal costs a microcode assist (up to a third of the run time, measured).
     The caller's thread keeps its floating-point mode.
     """
     workers = concurrent_samples(batch)
@@ -67,7 +67,7 @@ class _Arrays:
             maps = [p.courant, zero if p.kerr is None else p.kerr, 1.0 + 0.5 * p.damping,
                     zero if p.saturable is None else 0.5 * p.saturable]
         self.maps = np.ascontiguousarray(np.stack([_padded(self.orient(m)) for m in maps]))
-        self.inv_a2 = dt(1.0 / p.saturation_amplitude**2)
+        self.inv_a2 = dt(0.0 if p.saturable is None else 1.0 / p.saturation_amplitude**2)
         self.k = (dt(0.5), dt(1.0), dt(2.0), dt(4.0))
         self.x = p.inputs.numpy()
         source = self.orient(p.source_weights).numpy()

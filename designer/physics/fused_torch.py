@@ -118,7 +118,7 @@ def _nonlinear_adjoint(p, step, sums, mu, carry, um1, un, up1, n, g_x):
     """(lambda[n+1], e a lambda[n+2]) -> (lambda[n], e a lambda[n+1]) (probes excluded)."""
     uu = un * un
     c = p.courant if p.kerr is None else p.courant + p.kerr * uu
-    g = 1.0 / (1.0 + uu / p.saturation_amplitude**2)
+    g = None if p.saturable is None else 1.0 / (1.0 + uu / p.saturation_amplitude**2)
     half_b = 0.5 * (p.damping if p.saturable is None else p.damping + p.saturable * g)
     am = mu / (1.0 + half_b)
     if g_x is not None:

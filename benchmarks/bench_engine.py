@@ -1,0 +1,221 @@
+"""Fused vs reference engine at paper scale: throughput and peak memory, side by side.
+
+Paper scale (Hughes et al. 2019): 160 x 100 cells, batch 21, 1000 steps, float32.
+Throughput is cell-steps per second (batch * nx * ny * steps / seconds) for a
+forward pass alone (no_grad) and for a training step: forward, a cross-entropy
+loss on the probe powers, and its gradient with respect to the maps a design
+sets. Each engine runs in its own child process, which imports it, warms it up
+on a tiny grid, times both passes and reports its peak resident set size,
+nothing subtracted (VmHWM; ru_maxrss off Linux), with the same figure taken
+after the warm-up as "baseline". On CUDA the peak of allocated GPU memory is
+reported too.
+
+The reference engine keeps every step's tensors (about 6 field copies per step,
+13 with the nonlinearities), so where that would not fit in 60 % of the free
+memory it runs fewer steps, and the report says how many.
+
+    python benchmarks/bench_engine.py [--nonlinear] [--steps N] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from designer.physics.absorber import damping_profile  # noqa: E402
+from designer.physics.fused import BACKENDS, simulate_fused  # noqa: E402
+from designer.physics.wave import Medium, simulate  # noqa: E402
+
+ENGINES = {"fused": simulate_fused, "reference": simulate}
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# The reference engine's autograd memory per step, in copies of the (B, nx, ny)
+# field: measured 6.1 (linear) and 13 (nonlinear) at paper scale, plus a margin.
+REFERENCE_FIELDS_PER_STEP = {False: 8, True: 17}
+
+
+def problem(args, steps: int | None = None, batch: int | None = None, nx: int | None = None,
+            ny: int | None = None) -> dict:
+    """A random design with an absorbing frame, one point source and three disc probes.
+
+    Inputs are small enough (0.1 randn) that the Kerr term keeps the nonlinear
+    runs inside the stability limit.
+    """
+    steps, batch = steps or args.steps, batch or args.batch
+    nx, ny = nx or args.nx, ny or args.ny
+    g = torch.Generator().manual_seed(0)
+    x = torch.arange(nx)[:, None] + 0.5
+    y = torch.arange(ny)[None, :] + 0.5
+    probes = torch.stack([((x - (p + 1) * nx / 4) ** 2 + (y - 0.85 * ny) ** 2 <= 9.0).double() for p in range(3)])
+    source = torch.zeros(nx, ny, dtype=torch.float64)
+    source[nx // 2, max(1, ny // 10)] = 1.0
+    t = {
+        "courant": 0.3 + 0.3 * torch.rand(nx, ny, generator=g, dtype=torch.float64),
+        "damping": damping_profile((nx, ny), min(20, nx // 4, ny // 4), 0.5),
+        "kerr": 0.05 * torch.rand(nx, ny, generator=g, dtype=torch.float64) if args.nonlinear else None,
+        "saturable": 0.1 * torch.rand(nx, ny, generator=g, dtype=torch.float64) if args.nonlinear else None,
+        "source_weights": source,
+        "inputs": 0.1 * torch.randn(batch, steps, generator=g, dtype=torch.float64),
+        "probe_weights": probes / probes.sum((1, 2), keepdim=True),
+    }
+    return {k: None if v is None else v.to(device=args.device, dtype=DTYPES[args.dtype]) for k, v in t.items()}
+
+
+def forward_only(engine, p: dict) -> None:
+    with torch.no_grad():
+        engine(Medium(p["courant"], p["damping"], p["kerr"], p["saturable"]),
+               p["source_weights"], p["inputs"], p["probe_weights"])
+
+
+def training_step(engine, p: dict) -> None:
+    maps = {k: None if p[k] is None else p[k].clone().requires_grad_(True) for k in ("courant", "kerr", "saturable")}
+    power, _ = engine(Medium(maps["courant"], p["damping"], maps["kerr"], maps["saturable"]),
+                      p["source_weights"], p["inputs"], p["probe_weights"])
+    torch.nn.functional.cross_entropy(power, torch.arange(power.shape[0], device=power.device) % 3).backward()
+
+
+def seconds(fn, device: str, repeat: int) -> float:
+    """Best wall-clock time of ``repeat`` calls."""
+    best = math.inf
+    for _ in range(repeat):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size.
+
+    Linux folds the RSS of the process that forked us into ru_maxrss at exec,
+    so a child of a large parent would report the parent's size; VmHWM, the
+    high-water mark of this process's own memory map, does not.
+    """
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kib) / 1024
+
+
+def engine_for(args, name: str):
+    return functools.partial(simulate_fused, backend=args.backend) if name == "fused" else ENGINES[name]
+
+
+def child(args) -> None:
+    """In a fresh process: warm up, time both passes, report throughput and peak memory as JSON."""
+    engine = engine_for(args, args.child)
+    training_step(engine, problem(args, steps=8, batch=2, nx=12, ny=10))  # compiles or loads kernels
+    out = {"baseline_mib": peak_rss_mib(), "steps": args.steps}
+    if args.device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    p = problem(args)
+    cells = args.batch * args.nx * args.ny * args.steps
+    out["forward_cells_per_s"] = cells / seconds(lambda: forward_only(engine, p), args.device, args.repeat)
+    out["fwd_grad_cells_per_s"] = cells / seconds(lambda: training_step(engine, p), args.device, args.repeat)
+    out["peak_mib"] = peak_rss_mib()
+    if args.device.startswith("cuda"):
+        out["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    print(json.dumps(out))
+
+
+def free_bytes(device: str) -> int:
+    if device.startswith("cuda"):
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+    except OSError:
+        return 2**63
+    return int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith("MemAvailable:"))) * 1024
+
+
+def affordable_steps(args, name: str) -> int:
+    """All the steps, or as many as the reference engine's stored graph lets fit."""
+    if name != "reference":
+        return args.steps
+    field = args.batch * args.nx * args.ny * DTYPES[args.dtype].itemsize
+    per_step = REFERENCE_FIELDS_PER_STEP[args.nonlinear] * field
+    return max(1, min(args.steps, int(0.6 * free_bytes(args.device) / per_step)))
+
+
+def measure(args, name: str) -> dict:
+    steps = affordable_steps(args, name)
+    flags = [f"--{k}={getattr(args, k)}" for k in ("batch", "nx", "ny", "dtype", "device", "backend", "repeat")]
+    flags += [f"--steps={steps}"] + (["--nonlinear"] if args.nonlinear else [])
+    done = subprocess.run([sys.executable, __file__, "--child", name, *flags], capture_output=True, text=True)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return {"steps": steps, "forward_cells_per_s": None, "fwd_grad_cells_per_s": None, "peak_mib": None,
+                "error": reason}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _g(x: float | None, fmt: str) -> str:
+    return "failed" if x is None else format(x, fmt)
+
+
+def report(args, results: dict) -> str:
+    kind = "nonlinear (kerr + saturable)" if args.nonlinear else "linear"
+    lines = [f"{args.nx} x {args.ny} cells, batch {args.batch}, {args.steps} steps, {args.dtype}, {args.device}, "
+             f"{kind}, fused backend {args.backend}",
+             f"{'engine':<10} {'forward cells/s':>16} {'fwd+grad cells/s':>17} {'peak MiB':>9} {'baseline MiB':>13}"]
+    for name, r in results.items():
+        line = (f"{name:<10} {_g(r['forward_cells_per_s'], '16.3g'):>16} {_g(r['fwd_grad_cells_per_s'], '17.3g'):>17}"
+                f" {_g(r['peak_mib'], '9.0f'):>9} {_g(r.get('baseline_mib'), '13.0f'):>13}")
+        if r["steps"] != args.steps:
+            line += f"  (at {r['steps']} steps: more would not fit in memory)"
+        if "peak_gpu_mib" in r:
+            line += f"  GPU peak {r['peak_gpu_mib']:.0f} MiB"
+        if "error" in r:
+            line += f"  ({r['error']})"
+        lines.append(line)
+    f, r = results.get("fused"), results.get("reference")
+    if f and r and None not in (f["forward_cells_per_s"], r["forward_cells_per_s"], f["fwd_grad_cells_per_s"],
+                                r["fwd_grad_cells_per_s"]):
+        lines.append(f"fused / reference: forward {f['forward_cells_per_s'] / r['forward_cells_per_s']:.1f}x, "
+                     f"fwd+grad {f['fwd_grad_cells_per_s'] / r['fwd_grad_cells_per_s']:.1f}x")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=21)
+    parser.add_argument("--nx", type=int, default=160)
+    parser.add_argument("--ny", type=int, default=100)
+    parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--nonlinear", action="store_true", help="kerr and saturable absorption on")
+    parser.add_argument("--backend", choices=["auto", *BACKENDS], default="auto", help="the fused engine's backend")
+    parser.add_argument("--engines", default="fused,reference", help="comma-separated, from: " + ", ".join(ENGINES))
+    parser.add_argument("--repeat", type=int, default=1, help="timed repetitions; the best is reported")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--child", choices=list(ENGINES), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return
+    names = args.engines.split(",")
+    unknown = [n for n in names if n not in ENGINES]
+    if unknown:
+        parser.error(f"unknown engine(s) {unknown}; expected: {', '.join(ENGINES)}")
+    results = {name: measure(args, name) for name in names}
+    print(json.dumps(results) if args.json else report(args, results))
+
+
+if __name__ == "__main__":
+    main()
