@@ -55,10 +55,13 @@ def main() -> None:
 @click.option("--data", type=click.Path(path_type=Path),
               help="Corpus directory (Hillenbrand-style WAV files); sets [data] corpus = 'hillenbrand'.")
 @click.option("--folds", type=click.IntRange(min=0), help="Override [training] folds (0: one split).")
+@click.option("--template", "template_name", help="Override the config's device template.")
+@click.option("--export", "exports", multiple=True, type=click.Choice(["gds", "stl", "msh", "vtu", "xdmf", "svg", "png"]),
+              help="After training, export every design to this format and verify it (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out (or the newest run of this config).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @_one_line
-def optimize(config, epochs, out, device, engine, seed, data, folds, resume, quiet):
+def optimize(config, epochs, out, device, engine, seed, data, folds, template_name, exports, resume, quiet):
     """Train a material design from CONFIG (TOML)."""
     from .config import parse_config, read_config_data
 
@@ -71,6 +74,8 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, resume, qui
         overrides["data.path"] = str(data.resolve())
         overrides["data.corpus"] = "hillenbrand"
     raw = read_config_data(config, overrides)
+    if template_name is not None:
+        raw["template"] = template_name
     cfg = parse_config(raw, str(config))
     if cfg.data.path:
         raw.setdefault("data", {})["path"] = cfg.data.path  # absolute, so the run folder can move
@@ -79,6 +84,12 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, resume, qui
 
     started = time.perf_counter()
     summary = run(cfg, out, resume=resume, echo=None if quiet else _echo_err, config_data=raw)
+    if exports:
+        from .fabricate import fabricate_run
+
+        if not quiet:
+            _echo_err(f"exporting and verifying {', '.join(exports)}\n")
+        summary = fabricate_run(out, tuple(exports), summary)
     _print_summary(out, summary, time.perf_counter() - started)
 
 
@@ -108,6 +119,9 @@ def _print_summary(out: Path, summary: dict, seconds: float) -> None:
     else:
         click.echo(f"folds           {len(folds)}")
         click.echo(f"test accuracy   {100 * summary['test_accuracy_mean']:.1f} +/- {100 * summary['test_accuracy_std']:.1f}% binary")
+    for fmt, fab in summary.get("fabricated", {}).items():
+        click.echo(f"as fabricated   {fmt}: {100 * fab['accuracy_mean']:.1f} +/- {100 * fab['accuracy_std']:.1f}% "
+                   f"(mean drop {fab['drop_points_mean']:+.1f} points)")
     designs = sorted(out.glob("**/design.json"))
     for d in designs:
         meta = json.loads(d.read_text())

@@ -1,4 +1,4 @@
-"""`designer export`, `verify` and `show`: thin commands over designer.fab and designer.verify."""
+"""`designer export` and `verify`: thin commands over designer.fab and designer.verify."""
 from __future__ import annotations
 
 import json

@@ -24,12 +24,27 @@ def run(tmp_path_factory):
     config = write_toml(tmp / "tiny.toml", data)
     out = tmp / "run"
     runner = CliRunner()
-    result = runner.invoke(main, ["optimize", str(config), "--out", str(out), "--quiet"])
+    result = runner.invoke(main, ["optimize", str(config), "--out", str(out), "--quiet", "--export", "gds",
+                                  "--export", "stl"])
     assert result.exit_code == 0, result.output
-    for fmt in ("gds", "stl"):
-        result = runner.invoke(main, ["export", str(out), "--format", fmt])
-        assert result.exit_code == 0, result.output
     return out
+
+
+def test_optimize_exports_and_verifies_each_design(run):
+    summary = json.loads((run / "summary.json").read_text())
+    fold = summary["folds"][0]
+    for fmt in ("gds", "stl"):
+        assert (run / f"design.{fmt}").exists()
+        assert (run / f"verify-design.{fmt}.json").exists()
+        assert abs(fold["fabricated"][fmt]["accuracy"] - fold["test_accuracy"]) <= 1e-9 + 1 / 4
+        assert summary["fabricated"][fmt]["accuracy_mean"] == fold["fabricated"][fmt]["accuracy"]
+    assert summary["all_meet_rule"] == fold["lengthscale"]["meets_rule"]
+
+
+def test_export_command_defaults_to_the_template_format(run, tmp_path):
+    result = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "x.gds")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "x.gds").read_bytes() == (run / "design.gds").read_bytes()
 
 
 def _verify(*args):
