@@ -293,6 +293,7 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
     }
     ls = problem.density.lengthscale(binary, smooth)
     meta = provenance.design_meta(cfg, split, corpus, ls, final, history, extra_meta)
+    meta["metrics"]["confusions"] = confusions  # per epoch: rows true, columns predicted
     save_design(folder, arrays, meta)
     return final
 
