@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import gdstk
 import numpy as np
@@ -84,7 +86,21 @@ def test_variations_are_reported(run):
     assert kinds == [("bias", 0.01), ("bias", -0.01), ("contrast", 5.0), ("contrast", -5.0)]
 
 
-def _tampered(run, tmp_path, change) -> tuple:
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
+
+
+@pytest.fixture(scope="module")
+def golden(tmp_path_factory):
+    """The example's trained design (examples/vowels.toml), exported to GDS here."""
+    folder = tmp_path_factory.mktemp("golden")
+    for name in ("design.npz", "design.json"):
+        shutil.copy(GOLDEN / name, folder / name)
+    result = CliRunner().invoke(main, ["export", str(folder), "--format", "gds"])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def _tampered(run, tmp_path, change) -> Path:
     lib = gdstk.read_gds(run / "design.gds")
     cell = lib.top_level()[0]
     device = [p for p in cell.polygons if p.layer == 1]
@@ -94,25 +110,39 @@ def _tampered(run, tmp_path, change) -> tuple:
     return path
 
 
-def test_shifted_part_fails(run, tmp_path):
+def test_golden_design_verifies_as_trained(golden):
+    report = _json(_verify(golden / "design.gds", "--json"))
+    assert report["passed"] and report["drop_points"] == 0
+    assert report["accuracy"] > 0.5  # well above chance (1/3): tampering has something to break
+
+
+def test_shifted_part_fails(golden, tmp_path):
     def shift(cell, device):
         for p in device:
-            p.translate(0.3, 0.0)  # 6 cells of 50 nm
+            p.translate(0.3, 0.0)  # 6 cells of 50 nm; the markers stay where they were
 
-    path = _tampered(run, tmp_path, shift)
-    result = _verify(path, "--run", run, "--json", "--max-drop", "0")
+    result = _verify(_tampered(golden, tmp_path, shift), "--run", golden, "--json")
     report = _json(result)
-    assert report["accuracy"] < report["reference_accuracy"]
+    assert report["drop_points"] > 2
     assert result.exit_code == 1
 
 
-def test_deleted_feature_fails(run, tmp_path):
+def test_deleted_feature_fails(golden, tmp_path):
+    def delete(cell, device):
+        cell.remove(max(device, key=lambda p: p.area()))
+
+    result = _verify(_tampered(golden, tmp_path, delete), "--run", golden, "--json")
+    report = _json(result)
+    assert report["drop_points"] > 2
+    assert result.exit_code == 1
+
+
+def test_part_with_no_device_polygons_is_unreadable(run, tmp_path):
     def delete(cell, device):
         cell.remove(*device)
 
-    path = _tampered(run, tmp_path, delete)
-    result = _verify(path, "--run", run, "--json")
-    assert result.exit_code == 2  # no device polygons left: unreadable as a part
+    result = _verify(_tampered(run, tmp_path, delete), "--run", run, "--json")
+    assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
 
 
@@ -157,8 +187,6 @@ def test_verify_without_run_folder_says_what_to_pass(tmp_path, run):
 
 
 def test_strict_export_fails_on_a_thin_feature(run, tmp_path):
-    import shutil
-
     copy = tmp_path / "thin"
     shutil.copytree(run, copy)
     with np.load(copy / "design.npz") as d:
