@@ -10,7 +10,6 @@ import dataclasses
 import difflib
 import math
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
