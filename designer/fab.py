@@ -12,10 +12,9 @@ from .config import Config, parse_config
 from .design import Design
 from .errors import DesignerError
 
-__all__ = ["fab_layout", "fab_process", "config_of", "export_design", "ExportResult", "FORMATS", "EXTENSIONS"]
+__all__ = ["fab_layout", "fab_process", "config_of", "export_design", "ExportResult", "FORMATS"]
 
 FORMATS = ("gds", "stl", "msh", "vtu", "xdmf", "svg", "png")
-EXTENSIONS = {fmt: fmt for fmt in FORMATS}
 
 
 def config_of(design: Design) -> Config:
@@ -73,7 +72,7 @@ def export_design(design: Design, fmt: str, out: Path | None = None) -> ExportRe
     binary = np.asarray(design.binary, dtype=float)
     polygons = fab.polygons_from_binary(binary, layout, process)
     violations = fab.drc(polygons, layout, process)
-    path = Path(out) if out is not None else design.folder / f"design.{EXTENSIONS[fmt]}"
+    path = Path(out) if out is not None else design.folder / f"design.{fmt}"
     try:
         fab.export(fmt, polygons, layout, process, path, density=design.arrays.get("rho"))
     except fab.FabricationExportError as exc:

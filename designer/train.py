@@ -263,12 +263,13 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
     beta = last["beta"]
     smooth = problem.density.smooth(theta, beta)
     binary = problem.density.binary(theta)
+    fabricated = fabricated_coverage(binary, cfg)  # the geometry that is exported and simulated
     arrays = {
         "theta": theta.cpu().numpy(),
         "rho": smooth.cpu().numpy(),
         "binary": binary.cpu().numpy().astype(np.uint8),
-        "fabricated": fabricated_coverage(binary, cfg).cpu().numpy(),
-        "wave_speed_m_per_s": wave_speed_m_per_s(binary.double(), cfg).cpu().numpy(),
+        "fabricated": fabricated.cpu().numpy(),
+        "wave_speed_m_per_s": wave_speed_m_per_s(fabricated.double(), cfg).cpu().numpy(),
         "design_mask": problem.layout.design_mask.cpu().numpy(),
         "keepout": problem.layout.keepout.cpu().numpy(),
         "frame": problem.layout.frame.cpu().numpy(),
