@@ -45,7 +45,17 @@ from collections.abc import Iterator
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["MAX_RESOLVED_CELLS", "Measurement", "disk", "grayness", "measure", "min_solid_length", "min_void_length", "violations"]
+__all__ = [
+    "MAX_RESOLVED_CELLS",
+    "Measurement",
+    "diagonal_contacts",
+    "disk",
+    "grayness",
+    "measure",
+    "min_solid_length",
+    "min_void_length",
+    "violations",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +65,7 @@ class Measurement:
     min_solid_cells: float
     min_void_cells: float
     grayness: float
+    diagonal_contacts: int = 0
 
 
 def disk(d: int) -> np.ndarray:
@@ -180,6 +191,24 @@ def violations(binary: np.ndarray, d: int, design_mask: np.ndarray | None = None
     return target & ~kept
 
 
+def diagonal_contacts(binary: np.ndarray, design_mask: np.ndarray | None = None) -> np.ndarray:
+    """Corners where two cells of a phase touch only diagonally: int ``(k, 2)``.
+
+    A 2 x 2 window holding a checkerboard (solid on one diagonal, void on the
+    other) is a point where two solids and two voids meet. Both phases can
+    be unions of large disks there, so the disk rule above passes it, yet as
+    geometry it is a zero-width neck or a zero-width gap, whichever way the
+    contour is resolved: a corner-to-corner spacing violation for a fab or
+    a printer. Each row is the ``[ix, iy]`` of the window's first cell; only
+    windows with all four cells in ``design_mask`` are checked.
+    """
+    phase, region = _validate(binary, design_mask)
+    a, b, c, d = phase[:-1, :-1], phase[:-1, 1:], phase[1:, :-1], phase[1:, 1:]
+    checker = (a == d) & (b == c) & (a != b)
+    inside = region[:-1, :-1] & region[:-1, 1:] & region[1:, :-1] & region[1:, 1:]
+    return np.argwhere(checker & inside)
+
+
 def grayness(rho: np.ndarray, design_mask: np.ndarray | None = None) -> float:
     """Mean of ``4 rho (1 - rho)`` over the design region: 0 for binary, 1 for all-0.5."""
     rho = np.asarray(rho, dtype=float)
@@ -191,7 +220,7 @@ def grayness(rho: np.ndarray, design_mask: np.ndarray | None = None) -> float:
 
 
 def measure(binary: np.ndarray, design_mask: np.ndarray | None = None) -> Measurement:
-    """Minimum solid and void length scales (cells) and grayness of ``binary``.
+    """Minimum solid and void length scales (cells), grayness and diagonal contacts of ``binary``.
 
     Args:
         binary: ``(nx, ny)`` design; phases are ``> 0.5`` (solid) and ``<= 0.5``.
@@ -203,4 +232,5 @@ def measure(binary: np.ndarray, design_mask: np.ndarray | None = None) -> Measur
         min_solid_cells=_min_length(phase, region),
         min_void_cells=_min_length(~phase, region),
         grayness=grayness(binary, region),
+        diagonal_contacts=len(diagonal_contacts(phase, region)),
     )

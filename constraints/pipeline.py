@@ -147,7 +147,8 @@ def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSp
     brushes of ``ceil(min_solid_cells)`` and ``ceil(min_void_cells)`` cells.
     Guaranteed: ``measure(out, free_region)`` reports at least those targets,
     because every solid (void) cell lies in a solid (void) disk of that
-    diameter. Where the ``beta = inf`` nominal design already meets the
+    diameter; and it has no diagonal-only contacts (2 x 2 checkerboards,
+    counting ``fixed_solid`` as solid). Where the ``beta = inf`` nominal design already meets the
     targets, the output equals it, so the trained design is changed only
     where it breaks the rule.
     """
@@ -157,8 +158,9 @@ def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSp
         if spec.min_solid_cells is None:
             return nominal
         sizes = (math.ceil(spec.min_solid_cells), math.ceil(spec.min_void_cells))
-        region = free.cpu().numpy()
+        region, frame = free.cpu().numpy(), solid.cpu().numpy()
         flat = filtered.reshape(-1, *filtered.shape[-2:]).cpu().numpy()
-        drawn = np.stack([brush_design(f, region, spec.eta, *sizes) for f in flat]).reshape(filtered.shape)
+        drawn = np.stack([brush_design(f, region, spec.eta, *sizes, fixed_solid=frame) for f in flat])
+        drawn = drawn.reshape(filtered.shape)
         drawn = torch.as_tensor(drawn, device=theta.device)
         return torch.where(free, drawn.to(theta.dtype), nominal)

@@ -109,7 +109,8 @@ class DensityModel:
             f"min_solid_{unit}": solid * h,
             f"min_void_{unit}": void * h,
             "rule_cells": self.rule_cells,
-            "meets_rule": bool(solid >= self.rule_cells and void >= self.rule_cells),
+            "diagonal_contacts": int(m.diagonal_contacts),
+            "meets_rule": bool(solid >= self.rule_cells and void >= self.rule_cells and m.diagonal_contacts == 0),
         }
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from constraints.measure import disk, grayness, measure, min_solid_length, min_void_length, violations
+from constraints.measure import diagonal_contacts, disk, grayness, measure, min_solid_length, min_void_length, violations
 
 
 @pytest.mark.parametrize("w", range(1, 9))
@@ -112,3 +112,25 @@ def test_grayness():
 def test_rejects_bad_shape():
     with pytest.raises(ValueError, match="2-dimensional"):
         measure(np.zeros(5))
+
+
+def test_diagonal_contacts_found_at_checkerboard_corners():
+    x = np.zeros((12, 12), bool)
+    x[2:5, 2:5] = True
+    x[5:8, 5:8] = True  # touches the first block at one corner only
+    found = diagonal_contacts(x)
+    assert found.tolist() == [[4, 4]]
+    assert measure(x).diagonal_contacts == 1
+    # The disk rule alone passes it: both blocks are 3x3 disks.
+    assert min_solid_length(x) == 3
+    x[5, 4] = True  # an edge contact: no checkerboard left
+    assert len(diagonal_contacts(x)) == 0
+
+
+def test_diagonal_contacts_ignore_windows_leaving_the_mask():
+    x = np.zeros((6, 6), bool)
+    x[0, 0] = x[1, 1] = True
+    mask = np.ones((6, 6), bool)
+    assert len(diagonal_contacts(x, mask)) == 1
+    mask[0, 1] = False
+    assert len(diagonal_contacts(x, mask)) == 0
