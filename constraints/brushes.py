@@ -25,8 +25,10 @@ checkerboard, see :func:`constraints.measure.diagonal_contacts`), a point
 where the exported contour has zero width or zero gap. After a run, each
 such window is pinned in the field to the phase its cells lean to (all four
 cells at ``eta +- PIN``, so the touches over it score first for that phase
-and last for the other) and the generator runs again; a window that keeps a
-contact is pinned over a wider square next round. Every run keeps the disk
+and last for the other) and the generator runs again; the windows of
+defects still found widen by a cell each round. The same loop removes
+defects an optional ``check`` finds, such as polygon design-rule
+violations of necks where two square brushes meet along a short edge. Every run keeps the disk
 guarantee above, so the pins only decide between valid designs; the loop
 stops when no contact is left (at most ``MAX_ROUNDS`` runs).
 
@@ -41,6 +43,7 @@ generator; this is a simplified variant with the same feasibility guarantee).
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -143,14 +146,16 @@ def brush_design(
     solid_cells: int,
     void_cells: int,
     fixed_solid: np.ndarray | None = None,
+    check: Callable[[np.ndarray], Sequence[tuple[int, int]]] | None = None,
 ) -> np.ndarray:
     """Binary design close to ``field > eta`` whose phases are unions of disks.
 
     Guarantee: with ``m = measure(out, region)``, ``m.min_solid_cells >=
     solid_cells`` and ``m.min_void_cells >= void_cells`` (module docstring).
     Diagonal contacts, with cells outside ``region`` counted as void except
-    ``fixed_solid``, are removed where ``MAX_ROUNDS`` runs can (in practice
-    always; the tests search random fields for a counterexample).
+    ``fixed_solid``, and the defects ``check`` reports are removed where
+    ``MAX_ROUNDS`` runs can (the tests search random fields for a
+    counterexample; callers re-check what they ship).
 
     Args:
         field: Filtered density, float ``(nx, ny)``.
@@ -160,6 +165,10 @@ def brush_design(
         void_cells: Void brush diameter, integer cells >= 1.
         fixed_solid: Optional bool ``(nx, ny)``: solid cells outside
             ``region`` (a frame), seen only when looking for contacts.
+        check: Optional extra test of a candidate design (bool ``(nx, ny)``)
+            returning the ``(ix, iy)`` cells of its defects, for example the
+            design-rule check of the exported polygons. Each defect is pinned
+            over a square one brush wide around it, like a contact.
 
     Returns:
         Bool ``(nx, ny)``, True for solid (always False outside ``region``).
@@ -169,24 +178,26 @@ def brush_design(
     field = np.array(field, dtype=float)
     region = np.asarray(region, bool)
     frame = np.zeros(region.shape, bool) if fixed_solid is None else np.asarray(fixed_solid, bool) & ~region
-    grow: dict[tuple[int, int], int] = {}
-    for _ in range(MAX_ROUNDS):
+    half = max(solid_cells, void_cells) // 2
+    for rounds in range(MAX_ROUNDS):
         out = _paint(field, region, eta, solid_cells, void_cells)
-        contacts = [
-            (int(i), int(j))
-            for i, j in diagonal_contacts(out | frame)
-            if region[i : i + 2, j : j + 2].any()
-        ]
-        if not contacts:
+        # Defect windows as (first cell, last cell + 1); they widen every round.
+        windows = [((i, j), (i + 2, j + 2)) for i, j in diagonal_contacts(out | frame)]
+        if check is not None:
+            windows += [((i - half, j - half), (i + half + 1, j + half + 1)) for i, j in check(out)]
+        windows = [(lo, hi) for lo, hi in windows if region[_box(lo, hi, rounds)].any()]
+        if not windows:
             return out
-        for i, j in contacts:
-            r = grow[i, j] = grow.get((i, j), -1) + 1
-            lo_i, lo_j = max(i - r, 0), max(j - r, 0)
-            window = (slice(lo_i, i + 2 + r), slice(lo_j, j + 2 + r))
+        for lo, hi in windows:
+            window = _box(lo, hi, rounds)
             cells = region[window]
             solid = field[window][cells].mean() > eta
             field[window][cells] = eta + (PIN if solid else -PIN)
     return out
+
+
+def _box(lo: tuple[int, int], hi: tuple[int, int], grow: int) -> tuple[slice, slice]:
+    return slice(max(int(lo[0]) - grow, 0), int(hi[0]) + grow), slice(max(int(lo[1]) - grow, 0), int(hi[1]) + grow)
 
 
 def _paint(field: np.ndarray, region: np.ndarray, eta: float, solid_cells: int, void_cells: int) -> np.ndarray:

@@ -138,7 +138,7 @@ def robust_densities(theta, design_mask, fixed_solid, fixed_void, spec: Pipeline
     return tuple(_fix(tanh_projection(filtered, beta, eta), free, solid) for eta in (spec.eta_e, spec.eta, spec.eta_d))
 
 
-def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSpec) -> torch.Tensor:
+def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSpec, check=None) -> torch.Tensor:
     """The design to fabricate: exactly 0/1, same shape and dtype as ``theta``, no gradient.
 
     Without length targets in ``spec`` this is the ``beta = inf`` nominal
@@ -150,7 +150,9 @@ def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSp
     diameter; and it has no diagonal-only contacts (2 x 2 checkerboards,
     counting ``fixed_solid`` as solid). Where the ``beta = inf`` nominal design already meets the
     targets, the output equals it, so the trained design is changed only
-    where it breaks the rule.
+    where it breaks the rule. ``check``, if given, is passed on to
+    :func:`constraints.brushes.brush_design` (it sees each drawn design with
+    ``fixed_solid`` added, as it will be fabricated).
     """
     with torch.no_grad():
         filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
@@ -160,7 +162,8 @@ def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSp
         sizes = (math.ceil(spec.min_solid_cells), math.ceil(spec.min_void_cells))
         region, frame = free.cpu().numpy(), solid.cpu().numpy()
         flat = filtered.reshape(-1, *filtered.shape[-2:]).cpu().numpy()
-        drawn = np.stack([brush_design(f, region, spec.eta, *sizes, fixed_solid=frame) for f in flat])
+        whole = None if check is None else (lambda out: check(out | frame))
+        drawn = np.stack([brush_design(f, region, spec.eta, *sizes, fixed_solid=frame, check=whole) for f in flat])
         drawn = drawn.reshape(filtered.shape)
         drawn = torch.as_tensor(drawn, device=theta.device)
         return torch.where(free, drawn.to(theta.dtype), nominal)

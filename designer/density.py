@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 import fabrication as fab
@@ -81,8 +82,23 @@ class DensityModel:
         return pipeline.density(theta, *self._args(), beta)
 
     def binary(self, theta: torch.Tensor) -> torch.Tensor:
-        """The exactly binary design on the grid, meeting the length-scale rule."""
-        return pipeline.binary_density(theta, *self._args())
+        """The exactly binary design on the grid, meeting the length-scale rule.
+
+        With a rule imposed, the brush generator also redraws the design
+        where its exported polygons fail the design-rule check that
+        ``designer export`` runs, so what is trained and shipped passes it.
+        """
+        check = None if self.method == "none" else self.drc_cells
+        return pipeline.binary_density(theta, *self._args(), check=check)
+
+    def drc_cells(self, binary: np.ndarray) -> list[tuple[int, int]]:
+        """``(ix, iy)`` cells of the design-rule violations of ``binary``'s exported polygons."""
+        from .fab import fab_layout, fab_process
+
+        layout, process = fab_layout(self.cfg), fab_process(self.cfg)
+        polygons = fab.polygons_from_binary(np.asarray(binary, dtype=float), layout, process)
+        h = layout.cell_size
+        return [(int(v.x // h), int(v.y // h)) for v in fab.drc(polygons, layout, process)]
 
     def fabricated(self, theta: torch.Tensor) -> torch.Tensor:
         """The exported geometry of the binary design, as area coverage per cell.
