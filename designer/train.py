@@ -191,6 +191,29 @@ class _Progress:
             self.echo(msg)
 
 
+def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, x: torch.Tensor,
+                         y: torch.Tensor) -> float:
+    """Add the batch loss's gradient to ``theta.grad``; return the loss.
+
+    The loss is the mean over the density variants (eroded, nominal, dilated
+    when robust) plus the length-scale penalty. Each variant's simulation is
+    differentiated and released before the next one runs, so an engine that
+    stores its graph (the reference) holds one variant's graph at a time.
+    """
+    variants = problem.density.training(theta, beta, epoch)
+    total = 0.0
+    for rho in variants:
+        part = cross_entropy(probe_power(problem, rho, x), y) / len(variants)
+        part.backward(retain_graph=True)  # the variants share the filter's graph
+        total += float(part.detach())
+        del part
+    penalty = problem.density.penalty(theta, beta)
+    if isinstance(penalty, torch.Tensor):
+        penalty.backward()
+        total += float(penalty.detach())
+    return total
+
+
 def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: bool = False,
                echo: Callable[[str], None] | None = None, engine: str | None = None,
                device: str | None = None, extra_meta: dict | None = None) -> dict:
@@ -216,12 +239,9 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         for b, (x, y, chunk) in enumerate(batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
                                                   rng=rng, dtype=problem.dtype)):
             opt.zero_grad()
-            y = y.to(problem.device)
-            loss = sum(cross_entropy(probe_power(problem, rho, x), y) for rho in problem.density.training(theta, beta, epoch))
-            loss = loss / problem.density.variants + problem.density.penalty(theta, beta)
-            loss.backward()
+            loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device))
             opt.step()
-            running += float(loss.detach()) * len(chunk)
+            running += loss * len(chunk)
             seen += len(chunk)
             progress(f"\r  epoch {epoch + 1}/{t.epochs}  batch {b + 1}/{n_batches}  loss {running / seen:.4f}  "
                      f"{time.perf_counter() - tick:.1f}s")
