@@ -30,6 +30,11 @@ SMO 54, 15-21, 2016):
   ``math.inf`` for it; so does a length scale at or above the region's
   bounding box or ``MAX_RESOLVED_CELLS`` (64 cells), which are not told
   apart: every finite value returned is exact.
+* Corner contacts: unions of disks may still meet corner to corner (a 2 x 2
+  checkerboard), a zero-width neck or gap once traced as geometry.
+  :func:`diagonal_contacts` finds them; :func:`measure` counts them, and a
+  design meets a rule only with none (``designer`` records
+  ``lengthscale.diagonal_contacts`` beside the two length scales).
 * Cost: one Euclidean distance transform per distinct diameter on a grid of
   half-cell spacing: about one second for a 200 x 200 region.
 
