@@ -11,6 +11,9 @@ after the warm-up as "baseline": the libraries and compiled kernels, which do
 not depend on the problem (torch alone is about 220 MiB, numba's runtime with
 the kernels about 135). "step" is peak minus baseline, the memory the timed
 passes themselves add, which is what grows with the grid, batch and steps.
+"private" is peak RSS less the pages mapped from files (library code, shared
+with every process that loads it): an upper bound on the peak memory the
+process owns, because those pages only grow after the warm-up.
 On CUDA the peak of allocated GPU memory is reported too.
 
 The reference engine keeps every step's tensors (about 6 field copies per step,
@@ -115,6 +118,16 @@ def peak_rss_mib() -> float:
     return int(kib) / 1024
 
 
+def shared_file_mib() -> float | None:
+    """Resident pages mapped from files (shared-library code and data), RssFile; None off Linux."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    kib = [int(line.split()[1]) for line in status.splitlines() if line.startswith("RssFile:")]
+    return kib[0] / 1024 if kib else None
+
+
 def engine_for(args, name: str):
     return functools.partial(simulate_fused, backend=args.backend) if name == "fused" else ENGINES[name]
 
@@ -124,6 +137,7 @@ def child(args) -> None:
     engine = engine_for(args, args.child)
     training_step(engine, problem(args, steps=8, batch=2, nx=12, ny=10))  # compiles or loads kernels
     out = {"baseline_mib": peak_rss_mib(), "steps": args.steps}
+    mapped = shared_file_mib()
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     p = problem(args)
@@ -132,6 +146,9 @@ def child(args) -> None:
     out["fwd_grad_cells_per_s"] = cells / seconds(lambda: training_step(engine, p), args.device, args.repeat)
     out["peak_mib"] = peak_rss_mib()
     out["step_mib"] = out["peak_mib"] - out["baseline_mib"]
+    # File-backed pages only grow after the warm-up (no memory pressure), so
+    # peak RSS minus their size then bounds the peak private memory above.
+    out["private_mib"] = None if mapped is None else out["peak_mib"] - mapped
     if args.device.startswith("cuda"):
         out["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
     print(json.dumps(out))
@@ -176,11 +193,12 @@ def report(args, results: dict) -> str:
     kind = "nonlinear (kerr + saturable)" if args.nonlinear else "linear"
     lines = [f"{args.nx} x {args.ny} cells, batch {args.batch}, {args.steps} steps, {args.dtype}, {args.device}, "
              f"{kind}, fused backend {args.backend}",
-             f"{'engine':<10} {'forward cells/s':>16} {'fwd+grad cells/s':>17} {'peak MiB':>9} {'baseline MiB':>13} {'step MiB':>9}"]
+             f"{'engine':<10} {'forward cells/s':>16} {'fwd+grad cells/s':>17} {'peak MiB':>9} {'baseline MiB':>13}"
+             f" {'step MiB':>9} {'private MiB':>12}"]
     for name, r in results.items():
         line = (f"{name:<10} {_g(r['forward_cells_per_s'], '16.3g'):>16} {_g(r['fwd_grad_cells_per_s'], '17.3g'):>17}"
                 f" {_g(r['peak_mib'], '9.0f'):>9} {_g(r.get('baseline_mib'), '13.0f'):>13}"
-                f" {_g(r.get('step_mib'), '9.0f'):>9}")
+                f" {_g(r.get('step_mib'), '9.0f'):>9} {_g(r.get('private_mib'), '12.0f'):>12}")
         if r["steps"] != args.steps:
             line += f"  (at {r['steps']} steps: more would not fit in memory)"
         if "peak_gpu_mib" in r:
