@@ -23,14 +23,14 @@ phases score above all others and never conflict, so the output equals it.
 Diagonal contacts: unions of disks can still meet corner to corner (a 2 x 2
 checkerboard, see :func:`constraints.measure.diagonal_contacts`), a point
 where the exported contour has zero width or zero gap. After a run, each
-such window is pinned in the field to the phase its cells lean to (all four
+such window is pinned in the field to the phase its cells lean to (all its
 cells at ``eta +- PIN``, so the touches over it score first for that phase
 and last for the other) and the generator runs again; the windows of
-defects still found widen by a cell each round. The same loop removes
-defects an optional ``check`` finds, such as polygon design-rule
-violations of necks where two square brushes meet along a short edge. Every run keeps the disk
-guarantee above, so the pins only decide between valid designs; the loop
-stops when no contact is left (at most ``MAX_ROUNDS`` runs).
+defects still found widen by a cell each round. The same loop removes the
+defects an optional ``check`` finds, such as polygon design-rule violations
+at necks where two square brushes meet along a short edge. Every run keeps
+the disk guarantee above, so the pins only choose between valid designs;
+the loop stops when no defect is left (at most ``MAX_ROUNDS`` runs).
 
 References
 ----------
@@ -57,7 +57,7 @@ PIN = 1.0e3
 """Offset from ``eta`` that pins a cell's phase (fields are densities in [0, 1])."""
 
 MAX_ROUNDS = 12
-"""Generator runs spent removing diagonal contacts."""
+"""Generator runs spent removing diagonal contacts and ``check`` defects."""
 
 
 def _brush_min(values: np.ndarray, brush: np.ndarray) -> np.ndarray:
