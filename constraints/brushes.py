@@ -23,9 +23,11 @@ phases score above all others and never conflict, so the output equals it.
 Diagonal contacts: unions of disks can still meet corner to corner (a 2 x 2
 checkerboard, see :func:`constraints.measure.diagonal_contacts`), a point
 where the exported contour has zero width or zero gap. After a run, each
-such window is pinned in the field to the phase its cells lean to (all its
-cells at ``eta +- PIN``, so the touches over it score first for that phase
-and last for the other) and the generator runs again; the windows of
+such window is pinned in the field to one phase (all its cells at
+``eta +- PIN``, so the touches over it score first for that phase and last
+for the other): the phase whose pin alone changes fewer cells of the run's
+design, since a trained device is sensitive to every cell it loses. Then the
+generator runs again; the windows of
 defects still found widen by a cell each round. The same loop removes the
 defects an optional ``check`` finds, such as polygon design-rule violations
 at necks where two square brushes meet along a short edge. Every run keeps
@@ -183,17 +185,28 @@ def brush_design(
         out = _paint(field, region, eta, solid_cells, void_cells)
         # Defect windows as (first cell, last cell + 1); they widen every round.
         windows = [((i, j), (i + 2, j + 2)) for i, j in diagonal_contacts(out | frame)]
-        if check is not None:
-            windows += [((i - half, j - half), (i + half + 1, j + half + 1)) for i, j in check(out)]
-        windows = [(lo, hi) for lo, hi in windows if region[_box(lo, hi, rounds)].any()]
+        if check is not None and not windows:  # a contact is a DRC defect too: fix contacts first
+            windows = [((i - half, j - half), (i + half + 1, j + half + 1)) for i, j in check(out)]
+        windows = [_box(lo, hi, rounds) for lo, hi in windows if region[_box(lo, hi, rounds)].any()]
         if not windows:
             return out
-        for lo, hi in windows:
-            window = _box(lo, hi, rounds)
-            cells = region[window]
-            solid = field[window][cells].mean() > eta
-            field[window][cells] = eta + (PIN if solid else -PIN)
+        for window in windows:
+            field[window][region[window]] = eta + _pin(field, region, eta, solid_cells, void_cells, window, out)
     return out
+
+
+def _pin(field, region, eta, solid_cells, void_cells, window, current) -> float:
+    """``+PIN`` or ``-PIN``: the phase whose pin on ``window`` changes the fewest cells of ``current``.
+
+    Ties go to the phase the window's field leans to.
+    """
+    changed = {}
+    for sign in (PIN, -PIN):
+        trial = field.copy()
+        trial[window][region[window]] = eta + sign
+        changed[sign] = int((_paint(trial, region, eta, solid_cells, void_cells) != current).sum())
+    lean = PIN if field[window][region[window]].mean() > eta else -PIN
+    return min((changed[s], s != lean, s) for s in (PIN, -PIN))[2]
 
 
 def _box(lo: tuple[int, int], hi: tuple[int, int], grow: int) -> tuple[slice, slice]:
