@@ -191,6 +191,10 @@ class _Progress:
             self.echo(msg)
 
 
+_TRAINING_KEYS = ("epoch", "beta", "learning_rate", "train_loss_running", "epoch_seconds")
+"""Keys of an epoch record that training itself writes (the rest come from evaluation)."""
+
+
 def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, x: torch.Tensor,
                          y: torch.Tensor) -> float:
     """Add the batch loss's gradient to ``theta.grad``; return the loss.
@@ -227,6 +231,10 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
     start, history, confusions = _load_checkpoint(folder, theta, opt) if resume else (0, [], [])
     if start:
         progress(f"resuming {folder} after epoch {start - 1}")
+    if start >= t.epochs and history:
+        # Nothing left to train: evaluate the final design afresh, so its
+        # metrics describe the binary design this code draws and exports.
+        history[-1] = {k: v for k, v in history[-1].items() if k in _TRAINING_KEYS}
     wall = time.perf_counter()
     for epoch in range(start, t.epochs):
         beta = problem.density.beta(epoch)

@@ -73,3 +73,19 @@ def test_killed_run_resumes_to_the_same_design(tmp_path):
         np.testing.assert_array_equal(a["binary"], b["binary"])
     history = json.loads((killed / "design.json").read_text())["metrics"]["history"]
     assert [h["epoch"] for h in history] == [0, 1, 2]
+
+
+def test_resuming_a_finished_run_evaluates_the_final_design_afresh(tmp_path, tiny_config_path):
+    out = tmp_path / "run"
+    args = ["optimize", str(tiny_config_path), "--out", str(out), "--epochs", "2", "--quiet"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    before = json.loads((out / "design.json").read_text())["metrics"]["final"]
+    # Stale metrics in the checkpoint (as left by an older generator) must not survive a resume.
+    checkpoint = json.loads((out / "checkpoint.json").read_text())
+    checkpoint["history"][-1]["binary_test_accuracy"] = -1.0
+    (out / "checkpoint.json").write_text(json.dumps(checkpoint))
+    result = CliRunner().invoke(main, [*args, "--resume"])
+    assert result.exit_code == 0, result.output
+    after = json.loads((out / "design.json").read_text())["metrics"]["final"]
+    assert after["test_accuracy"] == before["test_accuracy"]
+    assert after["train_accuracy"] == before["train_accuracy"]
