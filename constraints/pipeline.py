@@ -148,8 +148,8 @@ def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSp
     Guaranteed: ``measure(out, free_region)`` reports at least those targets,
     because every solid (void) cell lies in a solid (void) disk of that
     diameter; and it has no diagonal-only contacts (2 x 2 checkerboards,
-    counting ``fixed_solid`` as solid). Where the ``beta = inf`` nominal design already meets the
-    targets, the output equals it, so the trained design is changed only
+    counting ``fixed_solid`` as solid). Where the ``beta = inf`` nominal
+    design already meets the targets, the output equals it, so the trained design is changed only
     where it breaks the rule. ``check``, if given, is passed on to
     :func:`constraints.brushes.brush_design` (it sees each drawn design with
     ``fixed_solid`` added, as it will be fabricated).

@@ -287,7 +287,11 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
         beta = problem.density.beta(max(cfg.training.epochs - 1, 0))
         last, conf = _epoch_record(problem, corpus, split, theta, beta, cfg.training.epochs - 1,
                                    0.0, float("nan"))
-        confusions = confusions + [conf]
+        if history:  # the last epoch's record, re-evaluated (a resumed, finished run)
+            last = {**last, **history[-1]}
+            history, confusions = history[:-1] + [last], confusions[:-1] + [conf]
+        else:
+            confusions = confusions + [conf]
     beta = last["beta"]
     smooth = problem.density.smooth(theta, beta)
     binary = problem.density.binary(theta)

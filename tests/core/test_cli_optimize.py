@@ -89,3 +89,6 @@ def test_resuming_a_finished_run_evaluates_the_final_design_afresh(tmp_path, tin
     after = json.loads((out / "design.json").read_text())["metrics"]["final"]
     assert after["test_accuracy"] == before["test_accuracy"]
     assert after["train_accuracy"] == before["train_accuracy"]
+    metrics = json.loads((out / "design.json").read_text())["metrics"]
+    assert len(metrics["history"]) == len(metrics["confusions"]) == 2
+    assert metrics["history"][-1]["binary_test_accuracy"] == before["test_accuracy"]
