@@ -44,10 +44,10 @@ generator; this is a simplified variant with the same feasibility guarantee).
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numba import njit
 
 from constraints.measure import diagonal_contacts, disk
 
@@ -90,55 +90,60 @@ class _Painter:
         }
         self.valid = {ph: np.isfinite(s) for ph, s in self.score.items()}
 
-    def covers_free(self, ph: int, t: tuple[int, int]) -> bool:
-        k = self.brush[ph].shape[0]
-        window = self.state[t[0] : t[0] + k, t[1] : t[1] + k]
-        return bool((window[self.brush[ph]] == _FREE).any())
 
-    def paint(self, ph: int, t: tuple[int, int]) -> None:
-        """Paint touch ``t`` of phase ``ph`` and resolve the cells it forces."""
-        stack = [t]
-        while stack:
-            a = stack.pop()
-            cells = self.offsets[ph] + np.asarray(a)
-            cells = cells[self.state[cells[:, 0], cells[:, 1]] == _FREE]
-            if len(cells) == 0:
-                continue
-            self.state[cells[:, 0], cells[:, 1]] = ph
-            for q in self._forced(-ph, cells):
-                if self.state[q[0], q[1]] == _FREE:
-                    stack.append(self._best_touch(ph, q))
+@njit(cache=True)
+def _paint_forced(state, ph, a0, a1, offs, offs_other, valid, valid_other, score, k_other):  # pragma: no cover
+    """Step 2 of the module docstring, compiled: paint, invalidate, and paint what is forced.
 
-    def _forced(self, other: int, cells: np.ndarray) -> np.ndarray:
-        """Invalidate ``other`` touches over ``cells``; return free cells left without one."""
-        offs = self.offsets[other]
-        valid = self.valid[other]
-        anchors = (cells[:, None, :] - offs[None, :, :]).reshape(-1, 2)
-        keep = (anchors >= 0).all(1) & (anchors[:, 0] < valid.shape[0]) & (anchors[:, 1] < valid.shape[1])
-        anchors = anchors[keep]
-        valid[anchors[:, 0], anchors[:, 1]] = False
-        k = self.brush[other].shape[0]
-        lo = np.maximum(cells.min(0) - (k - 1), 0)
-        hi = cells.max(0) + k
-        hi = np.minimum(hi, self.state.shape)
-        reach = np.zeros(hi - lo, bool)
-        for i, j in offs:
-            a0, a1 = lo[0] - i, lo[1] - j
-            src = valid[max(a0, 0) : max(hi[0] - i, 0), max(a1, 0) : max(hi[1] - j, 0)]
-            reach[max(-a0, 0) : max(-a0, 0) + src.shape[0], max(-a1, 0) : max(-a1, 0) + src.shape[1]] |= src
-        free = self.state[lo[0] : hi[0], lo[1] : hi[1]] == _FREE
-        return np.argwhere(free & ~reach) + lo
-
-    def _best_touch(self, ph: int, q: np.ndarray) -> tuple[int, int]:
-        anchors = q[None, :] - self.offsets[ph]
-        valid = self.valid[ph]
-        keep = (anchors >= 0).all(1) & (anchors[:, 0] < valid.shape[0]) & (anchors[:, 1] < valid.shape[1])
-        anchors = anchors[keep]
-        anchors = anchors[valid[anchors[:, 0], anchors[:, 1]]]
-        if len(anchors) == 0:
-            raise AssertionError("invariant broken: a forced cell has no valid touch")
-        best = np.argmax(self.score[ph][anchors[:, 0], anchors[:, 1]])
-        return int(anchors[best, 0]), int(anchors[best, 1])
+    Painting touch ``(a0, a1)`` of phase ``ph`` invalidates every ``-ph``
+    touch over its new cells; each free cell nearby left with no valid
+    ``-ph`` touch gets the best-scoring valid ``ph`` touch covering it
+    (first in brush order on ties), pushed on a stack and painted in turn.
+    """
+    h, w = state.shape
+    vh, vw = valid_other.shape
+    sh, sw = valid.shape
+    stack = [(a0, a1)]
+    cells = np.empty((offs.shape[0], 2), np.int64)
+    while len(stack) > 0:
+        t0, t1 = stack.pop()
+        n = 0
+        for o in range(offs.shape[0]):
+            c0, c1 = t0 + offs[o, 0], t1 + offs[o, 1]
+            if state[c0, c1] == _FREE:
+                cells[n, 0], cells[n, 1] = c0, c1
+                n += 1
+        if n == 0:
+            continue
+        lo0, lo1, hi0, hi1 = h, w, 0, 0
+        for i in range(n):
+            state[cells[i, 0], cells[i, 1]] = ph
+            lo0, lo1 = min(lo0, cells[i, 0]), min(lo1, cells[i, 1])
+            hi0, hi1 = max(hi0, cells[i, 0]), max(hi1, cells[i, 1])
+            for o in range(offs_other.shape[0]):
+                b0, b1 = cells[i, 0] - offs_other[o, 0], cells[i, 1] - offs_other[o, 1]
+                if 0 <= b0 < vh and 0 <= b1 < vw:
+                    valid_other[b0, b1] = False
+        for x in range(max(lo0 - (k_other - 1), 0), min(hi0 + k_other, h)):
+            for y in range(max(lo1 - (k_other - 1), 0), min(hi1 + k_other, w)):
+                if state[x, y] != _FREE:
+                    continue
+                reached = False
+                for o in range(offs_other.shape[0]):
+                    b0, b1 = x - offs_other[o, 0], y - offs_other[o, 1]
+                    if 0 <= b0 < vh and 0 <= b1 < vw and valid_other[b0, b1]:
+                        reached = True
+                        break
+                if reached:
+                    continue
+                best, b_best0, b_best1 = -np.inf, -1, -1
+                for o in range(offs.shape[0]):
+                    b0, b1 = x - offs[o, 0], y - offs[o, 1]
+                    if 0 <= b0 < sh and 0 <= b1 < sw and valid[b0, b1] and (b_best0 < 0 or score[b0, b1] > best):
+                        best, b_best0, b_best1 = score[b0, b1], b0, b1
+                if b_best0 < 0:
+                    raise AssertionError("invariant broken: a forced cell has no valid touch")
+                stack.append((b_best0, b_best1))
 
 
 def brush_design(
@@ -216,15 +221,36 @@ def _box(lo: tuple[int, int], hi: tuple[int, int], grow: int) -> tuple[slice, sl
 def _paint(field: np.ndarray, region: np.ndarray, eta: float, solid_cells: int, void_cells: int) -> np.ndarray:
     """One generator run (module docstring, steps 1-3)."""
     painter = _Painter(field, region, eta, {_SOLID: solid_cells, _VOID: void_cells})
-    heap = [
-        (-painter.score[ph][i, j], ph, int(i), int(j))
-        for ph in (_SOLID, _VOID)
-        for i, j in np.argwhere(painter.valid[ph])
-    ]
-    heapq.heapify(heap)
-    while heap:
-        _, ph, i, j = heapq.heappop(heap)
-        if painter.valid[ph][i, j] and painter.covers_free(ph, (i, j)):
-            painter.paint(ph, (i, j))
+    # Scores never change, so popping a heap of (-score, phase, i, j) is this sort.
+    keys = [(ph, np.argwhere(painter.valid[ph])) for ph in (_SOLID, _VOID)]
+    phase = np.concatenate([np.full(len(a), ph, np.int64) for ph, a in keys])
+    anchors = np.concatenate([a for _, a in keys]).astype(np.int64)
+    score = np.concatenate([painter.score[ph][a[:, 0], a[:, 1]] for ph, a in keys])
+    order = np.lexsort((anchors[:, 1], anchors[:, 0], phase, -score))
+    _paint_in_order(painter.state, phase[order], anchors[order], painter.offsets[_SOLID], painter.offsets[_VOID],
+                    painter.valid[_SOLID], painter.valid[_VOID], painter.score[_SOLID], painter.score[_VOID],
+                    painter.brush[_SOLID].shape[0], painter.brush[_VOID].shape[0])
     p = painter.pad
     return painter.state[p:-p, p:-p] == _SOLID
+
+
+@njit(cache=True)
+def _paint_in_order(state, phase, anchors, offs_s, offs_v, valid_s, valid_v, score_s, score_v, k_s, k_v):  # pragma: no cover
+    """Step 1 of the module docstring, compiled: each touch in order, if still valid and not redundant."""
+    for n in range(phase.shape[0]):
+        i, j = anchors[n, 0], anchors[n, 1]
+        solid = phase[n] == _SOLID
+        offs = offs_s if solid else offs_v
+        if not (valid_s[i, j] if solid else valid_v[i, j]):
+            continue
+        covers = False
+        for o in range(offs.shape[0]):
+            if state[i + offs[o, 0], j + offs[o, 1]] == _FREE:
+                covers = True
+                break
+        if not covers:
+            continue
+        if solid:
+            _paint_forced(state, _SOLID, i, j, offs_s, offs_v, valid_s, valid_v, score_s, k_v)
+        else:
+            _paint_forced(state, _VOID, i, j, offs_v, offs_s, valid_v, valid_s, score_v, k_s)

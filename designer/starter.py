@@ -87,6 +87,7 @@ fold = -1                      # with folds: only this fold (-1: all)
 seed = 0
 init = "uniform"               # uniform | random | half
 init_value = 0.5
+select_epochs = 1              # ship the design of the last N epochs with the lowest fabricated training loss
 
 [constraints]
 method = "robust"              # none | robust | indicator | both

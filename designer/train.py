@@ -143,18 +143,21 @@ def _initial_theta(problem: Problem) -> torch.Tensor:
 
 
 def _save_checkpoint(folder: Path, epoch: int, theta: torch.Tensor, opt: torch.optim.Adam, history: list,
-                     confusions: list) -> None:
+                     confusions: list, selected: "_Selection") -> None:
     state = opt.state[theta] if theta in opt.state else {}
     arrays = {"theta": theta.detach().cpu().numpy()}
     if state:
         arrays.update(exp_avg=state["exp_avg"].cpu().numpy(), exp_avg_sq=state["exp_avg_sq"].cpu().numpy(),
                       step=np.array(float(state["step"])))
+    if selected.theta is not None:
+        arrays["selected_theta"] = selected.theta.cpu().numpy()
     atomic_write_bytes(folder / "checkpoint.npz", npz_bytes(arrays))
     atomic_write_text(folder / "checkpoint.json", json.dumps({"epoch": epoch, "history": history,
-                                                              "confusions": confusions}))
+                                                              "confusions": confusions,
+                                                              "selected": selected.meta()}))
 
 
-def _load_checkpoint(folder: Path, theta: torch.Tensor, opt: torch.optim.Adam):
+def _load_checkpoint(folder: Path, theta: torch.Tensor, opt: torch.optim.Adam, selected: "_Selection"):
     meta_path = folder / "checkpoint.json"
     if not meta_path.exists() or not (folder / "checkpoint.npz").exists():
         return 0, [], []
@@ -168,12 +171,36 @@ def _load_checkpoint(folder: Path, theta: torch.Tensor, opt: torch.optim.Adam):
             "exp_avg": torch.from_numpy(arrays["exp_avg"]).to(theta),
             "exp_avg_sq": torch.from_numpy(arrays["exp_avg_sq"]).to(theta),
         }
+    if meta.get("selected") and "selected_theta" in arrays:
+        selected.epoch, selected.loss = meta["selected"]["epoch"], meta["selected"]["loss"]
+        selected.theta = torch.from_numpy(arrays["selected_theta"]).to(theta)
     return meta["epoch"] + 1, meta["history"], meta["confusions"]
+
+
+class _Selection:
+    """The final design's choice among the last ``select_epochs`` epochs.
+
+    Each candidate is scored by the training loss of its fabricated geometry
+    (the exported polygons, as ``designer verify`` simulates them); the test
+    recordings play no part. The lowest loss wins; ties go to the later epoch.
+    """
+
+    def __init__(self):
+        self.epoch: int | None = None
+        self.loss = math.inf
+        self.theta: torch.Tensor | None = None
+
+    def offer(self, epoch: int, loss: float, theta: torch.Tensor) -> None:
+        if loss <= self.loss:
+            self.epoch, self.loss, self.theta = epoch, float(loss), theta.detach().clone()
+
+    def meta(self) -> dict | None:
+        return None if self.epoch is None else {"epoch": self.epoch, "loss": self.loss}
 
 
 def _history_csv(history: list[dict]) -> str:
     buf = io.StringIO()
-    keys = list(history[0]) if history else []
+    keys = list(dict.fromkeys(k for record in history for k in record))
     writer = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(history)
@@ -228,7 +255,8 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
     t = cfg.training
     theta = _initial_theta(problem).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=t.learning_rate)
-    start, history, confusions = _load_checkpoint(folder, theta, opt) if resume else (0, [], [])
+    selected = _Selection()
+    start, history, confusions = _load_checkpoint(folder, theta, opt, selected) if resume else (0, [], [])
     if start:
         progress(f"resuming {folder} after epoch {start - 1}")
     if start >= t.epochs and history:
@@ -257,15 +285,42 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
             record, conf = _epoch_record(problem, corpus, split, theta.detach(), beta, epoch, lr, running / seen)
         else:
             record, conf = {"epoch": epoch, "beta": beta, "learning_rate": lr, "train_loss_running": running / seen}, {}
+        if t.select_epochs > 1 and epoch >= t.epochs - t.select_epochs:
+            if "binary_train_loss" not in record:
+                record["binary_train_loss"] = _fabricated_train_loss(problem, corpus, split, theta.detach())
+            selected.offer(epoch, record["binary_train_loss"], theta)
         record["epoch_seconds"] = time.perf_counter() - tick
         history.append(record)
         confusions.append(conf)
-        _save_checkpoint(folder, epoch, theta, opt, history, confusions)
+        _save_checkpoint(folder, epoch, theta, opt, history, confusions, selected)
         atomic_write_text(folder / "history.csv", _history_csv(history))
         progress("\r" + _summary_line(record) + "\n")
-    final = _finalise(problem, corpus, split, theta.detach(), history, confusions, folder, extra_meta or {})
+    if selected.epoch is not None and selected.epoch != t.epochs - 1:
+        progress(f"  final design: epoch {selected.epoch + 1} (fabricated training loss {selected.loss:.4f})\n")
+        final = _finalise_selected(problem, corpus, split, selected, history, confusions, folder, extra_meta or {})
+    else:
+        final = _finalise(problem, corpus, split, theta.detach(), history, confusions, folder, extra_meta or {})
     progress(f"  fold done in {time.perf_counter() - wall:.1f}s\n")
     return final
+
+
+def _fabricated_train_loss(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tensor) -> float:
+    """Cross-entropy of the training windows on the fabricated geometry of ``theta``."""
+    fabricated = problem.density.fabricated(theta)
+    cfg = problem.cfg
+    return evaluate(problem, corpus, split.train, fabricated, cfg.data.window_samples, cfg.training.batch_size).loss
+
+
+def _finalise_selected(problem: Problem, corpus: Corpus, split: Split, selected: _Selection, history: list,
+                       confusions: list, folder: Path, extra_meta: dict) -> dict:
+    """Save the selected epoch's design: its record, evaluated afresh, is appended as the final one."""
+    epoch = selected.epoch
+    past = history[epoch]
+    record, conf = _epoch_record(problem, corpus, split, selected.theta, past["beta"], epoch,
+                                 past["learning_rate"], past["train_loss_running"])
+    record.update(epoch_seconds=0.0, selected=True)
+    return _finalise(problem, corpus, split, selected.theta, history + [record], confusions + [conf], folder,
+                     extra_meta, selected_epoch=epoch)
 
 
 def _summary_line(r: dict) -> str:
@@ -278,7 +333,7 @@ def _summary_line(r: dict) -> str:
 
 
 def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tensor, history: list,
-              confusions: list, folder: Path, extra_meta: dict) -> dict:
+              confusions: list, folder: Path, extra_meta: dict, selected_epoch: int | None = None) -> dict:
     from . import provenance
 
     cfg = problem.cfg
@@ -322,7 +377,8 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
         "smooth_test_confusion_matrix": confusions[-1].get("test"),
         "beta": beta,
         "epochs": cfg.training.epochs,
-        "seconds_per_epoch": float(np.mean([h["epoch_seconds"] for h in history])) if history else None,
+        "selected_epoch": cfg.training.epochs - 1 if selected_epoch is None else selected_epoch,
+        "seconds_per_epoch": float(np.mean([h["epoch_seconds"] for h in history if not h.get("selected")])) if history else None,
     }
     ls = problem.density.lengthscale(binary, smooth)
     meta = provenance.design_meta(cfg, split, corpus, ls, final, history, extra_meta)

@@ -37,7 +37,7 @@ class Fold:
     @property
     def history(self) -> list[dict]:
         """Per-epoch records that were evaluated (have test metrics)."""
-        return [r for r in self.design.meta["metrics"]["history"] if "test_accuracy" in r]
+        return [r for r in self.design.meta["metrics"]["history"] if "test_accuracy" in r and not r.get("selected")]
 
     @property
     def final(self) -> dict:
