@@ -329,6 +329,8 @@ def _summary_line(r: dict) -> str:
         line += (f"  train {100 * r['train_accuracy']:.1f}%  test {100 * r['test_accuracy']:.1f}%"
                  f"  binary test {100 * r['binary_test_accuracy']:.1f}%  grayness {r['grayness']:.3f}"
                  f"  min solid/void {r['min_solid_cells']:g}/{r['min_void_cells']:g} cells")
+    elif "binary_train_loss" in r:  # a candidate for the final design, scored on the training data only
+        line += f"  fabricated train loss {r['binary_train_loss']:.4f}"
     return line + f"  ({r['epoch_seconds']:.1f}s)"
 
 
