@@ -55,9 +55,9 @@ def test_resuming_a_finished_selecting_run_keeps_the_selected_design(selecting_r
         np.testing.assert_array_equal(d["theta"], theta)
 
 
-def test_select_epochs_beyond_the_run_is_a_one_line_error(tmp_path):
+def test_select_epochs_below_one_is_a_one_line_error(tmp_path):
     data = tiny_data()
-    data["training"].update(epochs=2, select_epochs=3)
+    data["training"].update(epochs=2, select_epochs=0)
     config = write_toml(tmp_path / "bad.toml", data)
     result = CliRunner().invoke(main, ["optimize", str(config), "--out", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code != 0
