@@ -172,10 +172,13 @@ def _fold_topics(fold: Fold, emit, corpus: Corpus | None, corpus_note: str):
 def _training(fold: Fold, emit, p: str, where: str) -> tuple[FigureEntry, ...]:
     if not fold.history:
         return ()
-    fig = curves.training_curves_figure(fold.history, len(fold.classes), f"Training curves{where}")
-    return (emit(fig, f"{p}curves", "Training curves",
-                 "Cross-entropy and accuracy per epoch on the training windows and the full-length test "
-                 "recordings; solid: smooth design at the epoch's projection sharpness, dashed: binary design."),)
+    fig = curves.training_curves_figure(fold.history, len(fold.classes), f"Training curves{where}", fold.selected)
+    caption = ("Cross-entropy and accuracy per epoch on the training windows and the full-length test "
+               "recordings; solid: smooth design at the epoch's projection sharpness, dashed: binary design.")
+    if fold.selected is not None:
+        caption += (" Stars: the shipped design, the epoch whose fabricated design had the lowest training loss "
+                    "among the last ones.")
+    return (emit(fig, f"{p}curves", "Training curves", caption),)
 
 
 def _design(fold: Fold, emit, p: str, where: str) -> tuple[FigureEntry, ...]:

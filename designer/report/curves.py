@@ -33,8 +33,13 @@ def _curve_axes(fig: Figure, n_classes: int):
     return ax_loss, ax_acc
 
 
-def training_curves_figure(history: list[dict], n_classes: int, title: str) -> Figure:
-    """Loss and accuracy vs epoch for the evaluated records of one fold's history."""
+def training_curves_figure(history: list[dict], n_classes: int, title: str, selected: dict | None = None) -> Figure:
+    """Loss and accuracy vs epoch for the evaluated records of one fold's history.
+
+    ``selected``: the shipped design's record when it was chosen among the
+    last epochs (``[training] select_epochs``), drawn as a vertical line and
+    stars on the binary series.
+    """
     fig = new_figure(10.5, 4.3)
     ax_loss, ax_acc = _curve_axes(fig, n_classes)
     epochs = [r["epoch"] + 1 for r in history]
@@ -43,6 +48,14 @@ def training_curves_figure(history: list[dict], n_classes: int, title: str) -> F
                      label=label)
         ax_acc.plot(epochs, [100 * r[f"{key}_accuracy"] for r in history], color=colour, ls=style, marker="o",
                     ms=3, label=label)
+    if selected is not None:
+        x = selected["epoch"] + 1
+        for ax, metric, scale in ((ax_loss, "loss", 1.0), (ax_acc, "accuracy", 100.0)):
+            ax.axvline(x, color="0.4", ls=":", lw=1)
+            for key, _, colour, style in SERIES:
+                if style != "-":
+                    ax.plot([x], [scale * selected[f"{key}_{metric}"]], color=colour, marker="*", ms=11, ls="none")
+        ax_acc.plot([], [], color="0.4", marker="*", ls=":", label=f"shipped design (epoch {x})")
     ax_acc.legend(fontsize=8, loc="best")
     fig.suptitle(title)
     return fig

@@ -40,6 +40,11 @@ class Fold:
         return [r for r in self.design.meta["metrics"]["history"] if "test_accuracy" in r and not r.get("selected")]
 
     @property
+    def selected(self) -> dict | None:
+        """The shipped design's record when it was selected among the last epochs, else None."""
+        return next((r for r in self.design.meta["metrics"]["history"] if r.get("selected")), None)
+
+    @property
     def final(self) -> dict:
         return self.design.meta["metrics"]["final"]
 

@@ -87,3 +87,21 @@ def test_html_is_escaped_and_points_only_at_relative_files():
         Section("Design", "design", (Table("t", (("a", "<b>"),)),), (FigureEntry("binary.png", "B", "x < y"),))])
     assert 'src="binary.png"' in page and "&lt;b&gt;" in page and "run &lt;1&gt;" in page
     assert "http" not in page and '<meta charset="utf-8">' in page
+
+
+def _record(epoch: int, loss: float) -> dict:
+    keys = ("train", "test", "binary_train", "binary_test")
+    return {"epoch": epoch, **{f"{k}_loss": loss for k in keys}, **{f"{k}_accuracy": 0.5 for k in keys}}
+
+
+def test_training_curves_mark_the_shipped_epoch_when_it_was_selected():
+    history = [_record(e, 1.0 - 0.1 * e) for e in range(4)]
+    plain = curves.training_curves_figure(history, 3, "plain")
+    marked = curves.training_curves_figure(history, 3, "marked", selected=_record(1, 0.9))
+    ax_loss = marked.axes[0]
+    vertical = [line for line in ax_loss.get_lines() if list(line.get_xdata()) == [2, 2]]
+    assert len(vertical) == 1  # a line at epoch 2 (1-based)
+    stars = [line for line in ax_loss.get_lines() if line.get_marker() == "*"]
+    assert len(stars) == 2 and all(float(line.get_ydata()[0]) == pytest.approx(0.9) for line in stars)
+    assert not any(line.get_marker() == "*" for line in plain.axes[0].get_lines())
+    assert "shipped design (epoch 2)" in [t.get_text() for t in marked.axes[1].get_legend().get_texts()]
