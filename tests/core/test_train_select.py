@@ -41,6 +41,13 @@ def test_final_design_is_the_candidate_with_the_lowest_fabricated_training_loss(
     assert final["train_loss"] < losses[-1]
 
 
+def test_history_csv_has_the_columns_of_every_epoch(selecting_run):
+    out, _ = selecting_run
+    header = (out / "history.csv").read_text().splitlines()[0].split(",")
+    # Epoch 1 is not evaluated on the test set (eval_every = 2), later ones are.
+    assert "binary_train_loss" in header and "binary_test_accuracy" in header and "test_accuracy" in header
+
+
 def test_resuming_a_finished_selecting_run_keeps_the_selected_design(selecting_run):
     out, args = selecting_run
     before = json.loads((out / "design.json").read_text())["metrics"]["final"]
