@@ -259,9 +259,10 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
     start, history, confusions = _load_checkpoint(folder, theta, opt, selected) if resume else (0, [], [])
     if start:
         progress(f"resuming {folder} after epoch {start - 1}")
-    if start >= t.epochs and history:
-        # Nothing left to train: evaluate the final design afresh, so its
-        # metrics describe the binary design this code draws and exports.
+    if start >= t.epochs and history and selected.epoch in (None, t.epochs - 1):
+        # Nothing left to train and the last epoch is shipped: evaluate it afresh, so its
+        # metrics describe the binary design this code draws and exports. (A selected
+        # earlier epoch is re-evaluated by _finalise_selected.)
         history[-1] = {k: v for k, v in history[-1].items() if k in _TRAINING_KEYS}
     wall = time.perf_counter()
     for epoch in range(start, t.epochs):
