@@ -57,11 +57,16 @@ def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device
     return Problem(cfg, layout, make_density_model(cfg, layout), get_engine(engine or cfg.simulation.engine), dev, dtype)
 
 
-def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T)."""
+def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
+                lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T).
+
+    lengths: (B,) steps integrated into each sample's power (default: all T).
+    """
     medium = build_medium(rho, problem.cfg, problem.layout)
+    extra = {} if lengths is None else {"lengths": lengths.to(problem.device)}
     power, _ = problem.engine(medium, problem.layout.source_weights, inputs.to(problem.device, problem.dtype),
-                              problem.layout.probe_weights)
+                              problem.layout.probe_weights, **extra)
     return power
 
 
