@@ -24,6 +24,7 @@ from .config import Config
 from .data import Corpus, Split, batches, load_corpus, make_split
 from .density import DensityModel, fabricated_coverage, make_density_model
 from .design import atomic_write_bytes, atomic_write_text, npz_bytes, read_npz, save_design
+from .drive import Drive, drive_for
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
 from .physics import Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
 
@@ -42,6 +43,7 @@ class Problem:
     engine: Callable
     device: torch.device
     dtype: torch.dtype
+    drive: Drive
 
 
 def _to(layout: Layout, device, dtype) -> Layout:
@@ -54,19 +56,23 @@ def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
     layout = _to(layout_from_config(cfg, refine), dev, dtype)
-    return Problem(cfg, layout, make_density_model(cfg, layout), get_engine(engine or cfg.simulation.engine), dev, dtype)
+    return Problem(cfg, layout, make_density_model(cfg, layout), get_engine(engine or cfg.simulation.engine), dev, dtype,
+                   drive_for(cfg, refine))
 
 
 def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
                 lengths: torch.Tensor | None = None) -> torch.Tensor:
     """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T).
 
-    lengths: (B,) steps integrated into each sample's power (default: all T).
+    ``inputs`` are signal samples; the drive chain turns them into the
+    injected waveform, ``problem.drive.factor`` steps per sample. lengths:
+    (B,) samples integrated into each sample's power (default: all T).
     """
     medium = build_medium(rho, problem.cfg, problem.layout)
-    extra = {} if lengths is None else {"lengths": lengths.to(problem.device)}
-    power, _ = problem.engine(medium, problem.layout.source_weights, inputs.to(problem.device, problem.dtype),
-                              problem.layout.probe_weights, **extra)
+    k = problem.drive.factor
+    extra = {} if lengths is None else {"lengths": (lengths * k).to(problem.device)}
+    injected = problem.drive(inputs.to(problem.device, problem.dtype))
+    power, _ = problem.engine(medium, problem.layout.source_weights, injected, problem.layout.probe_weights, **extra)
     return power
 
 
@@ -83,15 +89,14 @@ class Evaluation:
 
 @torch.no_grad()
 def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.Tensor,
-             window: int | None, batch_size: int, upsample: int = 1) -> Evaluation:
+             window: int | None, batch_size: int) -> Evaluation:
     """Classify ``indices`` with density ``rho``; ``window`` None means full-length signals.
 
-    ``upsample`` repeats each sample on a grid refined that many times (dt / K).
+    On a refined problem (``make_problem(refine=K)``) the drive chain gives K
+    times more steps per sample, so the same signals drive the finer grid.
     """
     losses, preds, labels, idx, logp = [], [], [], [], []
     for x, y, chunk in batches(corpus, indices, batch_size, window, dtype=problem.dtype):
-        if upsample > 1:
-            x = _upsample(x, upsample)
         power = probe_power(problem, rho, x)
         lp = log_probabilities(power).cpu()
         losses.append(float(cross_entropy(power, y.to(problem.device))) * len(chunk))
@@ -103,13 +108,6 @@ def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.T
     conf = confusion_matrix(labels_a, preds_a, len(corpus.classes))
     return Evaluation(sum(losses) / len(labels_a), accuracy(conf), conf, preds_a, labels_a,
                       np.concatenate(idx), np.concatenate(logp))
-
-
-def _upsample(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Linear interpolation of (B, T) signals to K x the sample rate."""
-    t = x.shape[-1]
-    fine = torch.nn.functional.interpolate(x[:, None, :], size=t * k, mode="linear", align_corners=True)
-    return fine[:, 0, :]
 
 
 def _epoch_record(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tensor, beta: float,
@@ -398,10 +396,16 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
 def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,
              engine: str | None = None, device: str | None = None, config_data: dict | None = None) -> dict:
     """Run ``cfg`` into ``out``: one design, or one per fold with a summary."""
+    from .band import band_report, check_band
+
     corpus = load_corpus(cfg.data)
+    band = band_report(corpus.signals, cfg)
+    warning = check_band(band, cfg)  # refuses, before any training, signals the model does not describe
+    if echo:
+        echo(f"band: {band.line()}\n" + (f"{warning}\n" if warning else ""))
     out.mkdir(parents=True, exist_ok=True)
     t = cfg.training
-    extra = {"config": config_data or {}}
+    extra = {"config": config_data or {}, "band": band.as_dict()}
     if not t.folds:
         split = make_split(corpus, 0, 0, cfg.data.test_fraction, cfg.data.seed)
         final = train_fold(cfg, corpus, split, out, resume, echo, engine, device, extra)
