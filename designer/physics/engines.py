@@ -1,11 +1,17 @@
-"""Engine registry: every engine takes the same arguments and returns the same results."""
+"""Engine registries: every engine takes the same arguments and returns the same results.
+
+``ENGINES[name](medium, source_weights, inputs, probe_weights, record_every=0, *, lengths=None)``
+returns the probe powers (B, P) and the frames or None (:func:`designer.physics.wave.simulate`).
+``TRACE_ENGINES[name](medium, source_weights, inputs, cells)`` returns the field at ``cells``
+(C, 2) after every step, (B, T, C) (:func:`designer.physics.wave.simulate_traces`).
+"""
 from __future__ import annotations
 
 import torch
 
 from . import wave
 
-__all__ = ["ENGINES", "get_engine", "resolve_device"]
+__all__ = ["ENGINES", "TRACE_ENGINES", "get_engine", "resolve_device"]
 
 
 def _fused(*args, **kwargs):
@@ -14,7 +20,14 @@ def _fused(*args, **kwargs):
     return simulate_fused(*args, **kwargs)
 
 
+def _fused_traces(*args, **kwargs):
+    from .fused import simulate_traces_fused
+
+    return simulate_traces_fused(*args, **kwargs)
+
+
 ENGINES = {"reference": wave.simulate, "fused": _fused}
+TRACE_ENGINES = {"reference": wave.simulate_traces, "fused": _fused_traces}
 
 
 def _fused_available() -> bool:
@@ -25,13 +38,15 @@ def _fused_available() -> bool:
     return True
 
 
-def get_engine(name: str):
-    """The simulate function for ``name``; 'auto' takes the fused engine when it is installed."""
+def get_engine(name: str, *, traces: bool = False):
+    """The simulate function for ``name`` (its traces counterpart when ``traces``);
+    'auto' takes the fused engine when it is installed."""
     if name == "auto":
         name = "fused" if _fused_available() else "reference"
-    if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}; expected one of: auto, {', '.join(ENGINES)}")
-    return ENGINES[name]
+    registry = TRACE_ENGINES if traces else ENGINES
+    if name not in registry:
+        raise ValueError(f"unknown engine {name!r}; expected one of: auto, {', '.join(registry)}")
+    return registry[name]
 
 
 def resolve_device(name: str) -> torch.device:
