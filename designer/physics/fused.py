@@ -44,10 +44,10 @@ The spatial operator is A = C^2 M with C = diag(courant) and
 M = div_h(f grad_h) = -D^T F D, where D takes cell values to differences on
 the faces (u[i] - u[i-1], zero field outside, so the boundary faces see the
 cell against 0) and F = diag(f) holds the face coefficients of
-``wave.face_coefficients``. M is symmetric, so A^T = M C^2 = D^T F D C^2
-(sign aside): the adjoint moves c^2 inside the operator exactly as it moves
-inside L above, and the linear nu = a lambda recursion carries over with L
-replaced by M,
+``wave.face_coefficients``. M is symmetric, so A^T = M^T C^2 = -D^T F D C^2:
+the adjoint moves c^2 inside the operator exactly as it moves inside L above
+(L is the case F = 1), and the linear nu = a lambda recursion carries over
+with L replaced by M,
 
     nu[n] = a (2 nu[n+1] - e nu[n+2] + M(c^2 nu[n+1]) + 2 W u[n]).
 
