@@ -249,13 +249,15 @@ def report(args, results: dict) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for key in PAPER_DEFAULTS:
-        parser.add_argument(f"--{key}", type=int, help=f"default {PAPER_DEFAULTS[key]}, {TRACE_DEFAULTS[key]} with --traces")
+        parser.add_argument(f"--{key}", type=int,
+                            help=f"default {PAPER_DEFAULTS[key]}, {TRACE_DEFAULTS[key]} with --traces")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
     parser.add_argument("--device", default="cpu")
     media = parser.add_mutually_exclusive_group()
     media.add_argument("--nonlinear", action="store_true", help="kerr and saturable absorption on")
     media.add_argument("--density", action="store_true", help="a random inverse density (divergence form) on")
-    parser.add_argument("--traces", action="store_true", help="time simulate_traces (default B = 1, 200 x 200, 4000 steps)")
+    parser.add_argument("--traces", action="store_true",
+                        help="time simulate_traces (default B = 1, 200 x 200, 4000 steps)")
     parser.add_argument("--backend", choices=["auto", *BACKENDS], default="auto", help="the fused engine's backend")
     parser.add_argument("--engines", default="fused,reference", help="comma-separated, from: " + ", ".join(ENGINES))
     parser.add_argument("--repeat", type=int, default=2,

@@ -64,7 +64,9 @@ class _Probes:
         """(B, 1) weight 1 for the samples whose power includes step n (n < lengths), or None."""
         return None if self.lengths is None else (n < self.lengths).to(like.dtype)[:, None]
 
-    def power(self, u: torch.Tensor, n: int) -> torch.Tensor:
+    def power(self, u: torch.Tensor, n: int) -> torch.Tensor | float:
+        if not self.cells.numel():  # traces only: no launches spent on an empty power
+            return 0.0
         v = u.flatten(1)[:, self.cells]
         term = (v * v) @ self.weights.T
         mask = self.mask(n, term)
@@ -74,10 +76,11 @@ class _Probes:
                     grad_traces: torch.Tensor | None) -> torch.Tensor:
         """lam + dloss/du[m] (times a if linear): 2 u sum_p G_p w_p from the power of step m - 1
         and the traces' gradient at step m - 1, both on their support."""
-        mask = self.mask(m - 1, grad_power)
-        gp = grad_power if mask is None else grad_power * mask
-        d = 2.0 * (gp @ self.adjoint_weights) * u.flatten(1)[:, self.cells]
-        flat = lam.flatten(1).index_add(1, self.cells, d)
+        flat = lam.flatten(1)
+        if self.cells.numel():
+            mask = self.mask(m - 1, grad_power)
+            gp = grad_power if mask is None else grad_power * mask
+            flat = flat.index_add(1, self.cells, 2.0 * (gp @ self.adjoint_weights) * u.flatten(1)[:, self.cells])
         if grad_traces is not None and m >= 1:
             flat = flat.index_add(1, self.traced, grad_traces[:, m - 1] * self.trace_scale)
         return flat.view_as(lam)
