@@ -44,7 +44,7 @@ def run_power(engine, problem, wants, record_every=0, **kwargs):
     """Power, frames and the gradients of a fixed weighted sum of the power."""
     t = _leaves(problem, wants)
     power, frames = engine(_medium(t), t["source_weights"], t["inputs"], t["probe_weights"], record_every, **kwargs)
-    weights = torch.linspace(0.5, 1.5, power.numel(), dtype=power.dtype).view_as(power)
+    weights = torch.linspace(0.5, 1.5, power.numel(), dtype=power.dtype, device=power.device).view_as(power)
     (power * weights).sum().backward()
     return power.detach(), frames, {k: t[k].grad for k in wants}
 
@@ -54,6 +54,7 @@ def run_traces(engine, problem, cells, wants, **kwargs):
     t = _leaves(problem, wants)
     traces = engine(_medium(t), t["source_weights"], t["inputs"], cells, **kwargs)
     weights = torch.randn(traces.shape, generator=torch.Generator().manual_seed(7), dtype=traces.dtype)
+    weights = weights.to(traces.device)
     (traces * weights).sum().backward()
     return traces.detach(), {k: t[k].grad for k in wants}
 
@@ -219,3 +220,19 @@ def test_bad_density_lengths_and_cells_are_rejected(engine):
         traces(medium, p["source_weights"], p["inputs"], torch.tensor([[1, 1], [22, 0]]))
     with pytest.raises(ValueError, match=r"cells.*\(C, 2\)"):
         traces(medium, p["source_weights"], p["inputs"], torch.tensor([1, 1]))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_density_lengths_and_traces_match_the_reference():
+    problem = {k: None if v is None else v.cuda() for k, v in density_problem().items()}
+    lengths = torch.tensor([50, 23, 0], device="cuda")
+    pr, fr, gr = run_power(simulate, problem, ALL, record_every=7, lengths=lengths)
+    pf, ff, gf = run_power(simulate_fused, problem, ALL, record_every=7, lengths=lengths)
+    assert pf.device.type == "cuda"
+    assert_close({"power": pf, "frames": ff, **gf}, {"power": pr, "frames": fr, **gr})
+    cells = _cells(problem)
+    wants = MAPS + ("source_weights", "inputs")
+    tr, gr = run_traces(simulate_traces, problem, cells, wants)
+    tf, gf = run_traces(simulate_traces_fused, problem, cells, wants)
+    assert_close({"traces": tf, **gf}, {"traces": tr, **gr})
