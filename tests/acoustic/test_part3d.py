@@ -34,11 +34,8 @@ def test_voxels_hold_the_plates_the_ports_and_the_2d_map(part):
     base = [k for k, n in enumerate(names) if n == "base"]
     lid = [k for k, n in enumerate(names) if n == "lid"]
     outside = [k for k, n in enumerate(names) if n in ("outside", "absorber")]
-    assert (fraction[:, :, base] > 0.999).all()
+    assert (fraction[:, :, base] > 0.999).all() and (fraction[:, :, lid] > 0.999).all()  # ports plugged
     assert fraction[:, :, outside].max() == 0.0
-    for p in cfg.probes:  # a port hole above every probe, solid lid elsewhere
-        assert (fraction[p.x_cells, p.y_cells, lid] < 1e-9).all()
-    assert fraction[:, :, lid].mean() > 0.95
 
 
 def test_3d_probe_powers_match_2d_for_the_plane_mode(part):
@@ -55,6 +52,22 @@ def test_3d_probe_powers_match_2d_for_the_plane_mode(part):
     rho3 = torch.as_tensor(fraction, dtype=torch.float64)
     p3, _ = simulate(build_medium(rho3, cfg, solid), solid.source_weights, x, solid.probe_weights)
     relative = ((p3 - p2) / p2).abs().max()
-    # The plates are dense but not rigid, and the ports open the lid: a small, real difference.
-    assert 0 < float(relative) < 2e-2
+    # The plates have PLA's impedance, not an infinite one: a small, real difference.
+    assert 0 < float(relative) < 1e-2
     assert torch.equal(p3.argmax(1), p2.argmax(1))
+
+
+def test_open_ports_change_the_part(part):
+    """An unsealed microphone port leaks: the 3D check sees it (the template closes them)."""
+    import dataclasses
+
+    cfg, path = part
+    open_ports = dataclasses.replace(cfg, template=dataclasses.replace(
+        cfg.template, surroundings=dataclasses.replace(cfg.template.surroundings, ports_closed=False)))
+    closed, stack = voxelise(path, cfg)
+    leaky, _ = voxelise(path, open_ports)
+    lid = [k for k, n in enumerate(stack.names()) if n == "lid"]
+    for p in cfg.probes:  # a port hole above every probe
+        assert (leaky[p.x_cells, p.y_cells, lid] < 1e-9).all()
+    differs = np.argwhere(closed != leaky)
+    assert len(differs) and set(differs[:, 2]) == set(lid)

@@ -189,7 +189,7 @@ def test_single_sample_traces_keep_sqrt_T_fields(backend):
 
 
 def test_engine_registries_pair_power_and_traces():
-    assert ENGINES.keys() == TRACE_ENGINES.keys()
+    assert set(TRACE_ENGINES) <= set(ENGINES)  # every trace engine also gives powers
     assert get_engine("reference", traces=True) is simulate_traces
     problem = density_problem(batch=1, steps=20)
     cells = torch.tensor([[5, 5]])
