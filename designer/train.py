@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from .config import Config
-from .data import Corpus, Split, batches, load_corpus, make_split
+from .data import Corpus, Split, batches, load_corpus, make_split, ring_down_steps, with_ring_down
+from .data.record import check_fits
 from .density import DensityModel, fabricated_coverage, make_density_model
 from .design import atomic_write_bytes, atomic_write_text, npz_bytes, read_npz, save_design
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
@@ -57,12 +58,27 @@ def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device
     return Problem(cfg, layout, make_density_model(cfg, layout), get_engine(engine or cfg.simulation.engine), dev, dtype)
 
 
-def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T)."""
+def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
+                lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T).
+
+    lengths: (B,) int64, the steps integrated into each sample's power (None: all T).
+    """
     medium = build_medium(rho, problem.cfg, problem.layout)
-    power, _ = problem.engine(medium, problem.layout.source_weights, inputs.to(problem.device, problem.dtype),
-                              problem.layout.probe_weights)
-    return power
+    x = inputs.to(problem.device, problem.dtype)
+    if lengths is None or bool((lengths == x.shape[1]).all()):
+        power, _ = problem.engine(medium, problem.layout.source_weights, x, problem.layout.probe_weights)
+        return power
+    # The engine integrates every step it runs: run each length for exactly its steps.
+    parts, order = [], []
+    for length in torch.unique(lengths).tolist():
+        rows = torch.nonzero(lengths == length).flatten()
+        power, _ = problem.engine(medium, problem.layout.source_weights, x[rows.to(x.device), :length],
+                                  problem.layout.probe_weights)
+        parts.append(power)
+        order.append(rows)
+    inverse = torch.argsort(torch.cat(order)).to(x.device)
+    return torch.cat(parts)[inverse]
 
 
 @dataclass(frozen=True)
@@ -84,10 +100,11 @@ def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.T
     ``upsample`` repeats each sample on a grid refined that many times (dt / K).
     """
     losses, preds, labels, idx, logp = [], [], [], [], []
-    for x, y, chunk in batches(corpus, indices, batch_size, window, dtype=problem.dtype):
+    ring_down = ring_down_steps(problem.cfg, corpus)
+    for x, y, chunk, lengths in batches(corpus, indices, batch_size, window, dtype=problem.dtype, ring_down=ring_down):
         if upsample > 1:
-            x = _upsample(x, upsample)
-        power = probe_power(problem, rho, x)
+            x, lengths = _upsample(x, upsample), lengths * upsample
+        power = probe_power(problem, rho, x, lengths)
         lp = log_probabilities(power).cpu()
         losses.append(float(cross_entropy(power, y.to(problem.device))) * len(chunk))
         preds.append(lp.argmax(-1).numpy())
@@ -101,10 +118,17 @@ def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.T
 
 
 def _upsample(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Linear interpolation of (B, T) signals to K x the sample rate."""
+    """Linear interpolation of (B, T) signals to K x the sample rate: fine step j is coarse time j / K.
+
+    Past the last sample the signal falls linearly to zero, so each row's
+    values depend on that row only, not on the batch's length T.
+    """
     t = x.shape[-1]
-    fine = torch.nn.functional.interpolate(x[:, None, :], size=t * k, mode="linear", align_corners=True)
-    return fine[:, 0, :]
+    padded = torch.nn.functional.pad(x, (0, 1))
+    position = torch.arange(t * k, device=x.device, dtype=x.dtype) / k
+    below = position.floor().long()
+    frac = position - below
+    return padded[:, below] * (1 - frac) + padded[:, below + 1] * frac
 
 
 def _epoch_record(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tensor, beta: float,
@@ -223,7 +247,7 @@ _TRAINING_KEYS = ("epoch", "beta", "learning_rate", "train_loss_running", "epoch
 
 
 def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, x: torch.Tensor,
-                         y: torch.Tensor) -> float:
+                         y: torch.Tensor, lengths: torch.Tensor | None = None) -> float:
     """Add the batch loss's gradient to ``theta.grad``; return the loss.
 
     The loss is the mean over the density variants (eroded, nominal, dilated
@@ -234,7 +258,7 @@ def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, 
     variants = problem.density.training(theta, beta, epoch)
     total = 0.0
     for rho in variants:
-        part = cross_entropy(probe_power(problem, rho, x), y) / len(variants)
+        part = cross_entropy(probe_power(problem, rho, x, lengths), y) / len(variants)
         part.backward(retain_graph=True)  # the variants share the filter's graph
         total += float(part.detach())
         del part
@@ -248,7 +272,14 @@ def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, 
 def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: bool = False,
                echo: Callable[[str], None] | None = None, engine: str | None = None,
                device: str | None = None, extra_meta: dict | None = None) -> dict:
-    """Train one fold into ``folder``; returns the final metrics."""
+    """Train one fold into ``folder``; returns the final metrics.
+
+    ``corpus`` may be any :class:`~designer.data.Corpus`, loaded or made in
+    code; a corpus the config does not describe is stored beside the design,
+    so the run can be exported, verified and reported like any other.
+    """
+    check_fits(cfg, corpus)
+    cfg = with_ring_down(cfg, corpus)
     folder.mkdir(parents=True, exist_ok=True)
     problem = make_problem(cfg, engine=engine, device=device)
     progress = _Progress(echo)
@@ -273,10 +304,11 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         rng = np.random.default_rng([t.seed, epoch])
         n_batches = math.ceil(len(split.train) / t.batch_size)
         running, seen, tick = 0.0, 0, time.perf_counter()
-        for b, (x, y, chunk) in enumerate(batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
-                                                  rng=rng, dtype=problem.dtype)):
+        for b, (x, y, chunk, lengths) in enumerate(batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
+                                                           rng=rng, dtype=problem.dtype,
+                                                           ring_down=cfg.data.ring_down_samples)):
             opt.zero_grad()
-            loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device))
+            loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths)
             opt.step()
             running += loss * len(chunk)
             seen += len(chunk)
@@ -384,7 +416,7 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
         "seconds_per_epoch": float(np.mean([h["epoch_seconds"] for h in history if not h.get("selected")])) if history else None,
     }
     ls = problem.density.lengthscale(binary, smooth)
-    meta = provenance.design_meta(cfg, split, corpus, ls, final, history, extra_meta)
+    meta = provenance.design_meta(cfg, split, corpus, ls, final, history, extra_meta, folder)
     meta["metrics"]["confusions"] = confusions  # per epoch: rows true, columns predicted
     save_design(folder, arrays, meta)
     return final
@@ -392,23 +424,26 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
 
 def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,
              engine: str | None = None, device: str | None = None, config_data: dict | None = None) -> dict:
-    """Run ``cfg`` into ``out``: one design, or one per fold with a summary."""
+    """Run ``cfg`` into ``out``: one design, or one per fold with a summary.
+
+    The data are loaded and split before anything is written, so bad data
+    leave no output.
+    """
     corpus = load_corpus(cfg.data)
-    out.mkdir(parents=True, exist_ok=True)
     t = cfg.training
     extra = {"config": config_data or {}}
+    folds = [0] if not t.folds else range(t.folds) if t.fold < 0 else [t.fold]
+    splits = {k: make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed) for k in folds}
+    out.mkdir(parents=True, exist_ok=True)
     if not t.folds:
-        split = make_split(corpus, 0, 0, cfg.data.test_fraction, cfg.data.seed)
-        final = train_fold(cfg, corpus, split, out, resume, echo, engine, device, extra)
+        final = train_fold(cfg, corpus, splits[0], out, resume, echo, engine, device, extra)
         summary = {"folds": [final]}
     else:
-        folds = range(t.folds) if t.fold < 0 else [t.fold]
         results = []
         for k in folds:
             if echo:
                 echo(f"fold {k + 1}/{t.folds}\n")
-            split = make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed)
-            results.append(train_fold(cfg, corpus, split, out / f"fold-{k}", resume, echo, engine, device, extra))
+            results.append(train_fold(cfg, corpus, splits[k], out / f"fold-{k}", resume, echo, engine, device, extra))
         summary = {"folds": results}
     summary.update(_mean_std(summary["folds"]))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
