@@ -34,12 +34,24 @@ def read_wav(path: Path) -> tuple[np.ndarray, float]:
     except FileNotFoundError:
         raise DesignerError(f"{path}: file not found") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
+        if _header_rate(path) == 0:  # libsndfile refuses such a header without saying why
+            raise DesignerError(f"{path}: sample rate 0 Hz in the header; expected a positive rate") from None
         raise DesignerError(f"{path}: not a readable WAV file ({_one_line(exc)})") from None
     if not rate > 0:
         raise DesignerError(f"{path}: sample rate {rate:g} Hz in the header; expected a positive rate")
     if frames == 0 or data.shape[0] == 0:
         raise DesignerError(f"{path}: no audio frames (an empty recording)")
     return check_signal(data[:, 0], str(path)), rate
+
+
+def _header_rate(path: Path) -> int | None:
+    """The sample rate a WAV header states, read by scipy, or None when scipy cannot read it either."""
+    from scipy.io import wavfile
+
+    try:
+        return int(wavfile.read(path, mmap=True)[0])
+    except (ValueError, OSError, EOFError, TypeError):
+        return None
 
 
 def _one_line(exc: Exception) -> str:

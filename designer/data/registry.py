@@ -38,6 +38,15 @@ class Source:
     description: str
 
 
+def _made_in_code(spec: "DataSpec") -> Corpus:
+    raise DesignerError("data.source = 'code': the corpus is made in Python and passed to train_fold; a finished "
+                        "run stores it beside its design as corpus.npz")
+
+
+def _named_classes(spec: "DataSpec") -> tuple[str, ...]:
+    raise DesignerError("data.source = 'code': expected the class names in data.classes")
+
+
 SOURCES: dict[str, Source] = {
     "synthetic": Source("synthetic", load_synthetic, lambda spec: DEFAULT_VOWELS, False, True,
                         "built-in synthetic vowels (source-filter speech synthesiser)"),
@@ -49,6 +58,8 @@ SOURCES: dict[str, Source] = {
                      ".npz, a folder of .npy files, or .csv: X, y, optional groups"),
     "ucr": Source("ucr", load_ucr, ucr_classes, True, False,
                   "UCR/UEA archive: .ts, or .tsv/.txt train/test pairs"),
+    "code": Source("code", _made_in_code, _named_classes, False, False,
+                   "a Corpus made in Python, passed to designer.train.train_fold"),
 }
 
 

@@ -65,9 +65,21 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _multivariate(path: Path, dims: int) -> DesignerError:
-    return DesignerError(f"{path}: multivariate series ({dims} dimensions); the device has one input, so designer "
+def _multivariate(path: Path, dims: int | None) -> DesignerError:
+    counted = f"{dims} dimensions" if dims else "more than one dimension"
+    return DesignerError(f"{path}: multivariate series ({counted}); the device has one input, so designer "
                          "reads univariate series only: write one dimension to its own file")
+
+
+def _check_header(path: Path, header: dict[str, str]) -> None:
+    """Refuse, in one line, what the header says designer cannot train on."""
+    dims = header.get("dimensions", "")
+    if header.get("univariate") == "false" or (dims.isdigit() and int(dims) > 1):
+        raise _multivariate(path, int(dims) if dims.isdigit() else None)
+    if header.get("timestamps") == "true":
+        raise DesignerError(f"{path}: timestamped series (@timeStamps true); expected plain value lists")
+    if header.get("targetlabel", "").startswith("true"):
+        raise DesignerError(f"{path}: a regression archive (@targetLabel); designer classifies, expected @classLabel")
 
 
 def _read_ts(path: Path, text: str) -> tuple[list[np.ndarray], list[str], tuple[str, ...] | None]:
@@ -84,18 +96,10 @@ def _read_ts(path: Path, text: str) -> tuple[list[np.ndarray], list[str], tuple[
             key, _, value = line[1:].partition(" ")
             key = key.lower()
             if key == "data":
+                _check_header(path, header)
                 in_data = True
                 continue
-            header[key] = value.strip()
-            if key == "univariate" and value.strip().lower() == "false":
-                raise _multivariate(path, int(header.get("dimensions", "0") or 0) or 2)
-            if key == "dimensions" and value.strip().isdigit() and int(value) > 1:
-                raise _multivariate(path, int(value))
-            if key == "timestamps" and value.strip().lower() == "true":
-                raise DesignerError(f"{path}: timestamped series (@timeStamps true); expected plain value lists")
-            if key == "targetlabel" and value.strip().lower().startswith("true"):
-                raise DesignerError(f"{path}: a regression archive (@targetLabel); designer classifies, expected "
-                                    "@classLabel")
+            header[key] = value.strip().lower() if key != "classlabel" else value.strip()
             continue
         *dims, label = line.split(":")
         if len(dims) != 1:
@@ -122,7 +126,7 @@ def _read_table(path: Path, text: str) -> tuple[list[np.ndarray], list[str], Non
         if len(fields) < 2:
             raise DesignerError(f"{path}: line {n}: expected a label and at least one value")
         if ":" in fields[-1] or ":" in fields[0]:
-            raise _multivariate(path, 2)
+            raise _multivariate(path, None)
         labels.append(label_name(fields[0]))
         series.append(_numbers(fields[1:], path, n))
     return series, labels, None
