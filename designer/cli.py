@@ -50,7 +50,7 @@ def main() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default runs/<config-stem>-<timestamp>).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Override [simulation] device.")
-@click.option("--engine", type=click.Choice(["auto", "fused", "reference"]), help="Override [simulation] engine.")
+@click.option("--engine", type=click.Choice(["auto", "fused", "reference", "impulse"]), help="Override [simulation] engine.")
 @click.option("--seed", type=int, help="Override [training] seed.")
 @click.option("--data", type=click.Path(path_type=Path),
               help="Data to train on: sets [data] path (and, for a config on the synthetic corpus, the source "

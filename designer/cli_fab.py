@@ -76,7 +76,7 @@ def _floats(values: tuple[str, ...], option: str) -> tuple[float, ...]:
 @click.option("--bias", "biases", multiple=True, help="Edge bias in the template unit, e.g. ±0.02 (repeatable).")
 @click.option("--contrast", "contrasts", multiple=True, help="Material speed error in percent, e.g. ±5 (repeatable).")
 @click.option("--max-drop", type=float, default=2.0, show_default=True, help="Allowed accuracy drop, in points.")
-@click.option("--engine", type=click.Choice(["auto", "fused", "reference"]))
+@click.option("--engine", type=click.Choice(["auto", "fused", "reference", "impulse"]))
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_one_line

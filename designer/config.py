@@ -21,6 +21,10 @@ from .errors import ConfigError
 __all__ = ["Config", "load_config", "parse_config", "read_config_data", "ConfigError"]
 
 CFL_LIMIT_2D = 1.0 / math.sqrt(2.0)
+CFL_LIMIT_3D = 1.0 / math.sqrt(3.0)
+REMOVED_KEYS = {
+    "constraints.frame": "removed: a template's printed frame is always part of the simulation",
+}
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class SimulationSpec:
     dtype: str = "float32"
     device: str = "auto"
     time_scale: float = 0.0  # 0: take the template's
+    steps_per_sample: int = 0  # 0: take the template's
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,6 @@ class ConstraintSpec:
     indicator_weight: float = 1.0
     fabricated_epochs: int = 0  # last epochs trained through the exported geometry
     rule_margin: float = 1.5  # the filter is designed for rule x margin, the binary design guarantees the rule
-    frame: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,9 +183,13 @@ class Config:
         return self.simulation.time_scale or self.template.time_scale
 
     @property
+    def steps_per_sample(self) -> int:
+        return self.simulation.steps_per_sample or self.template.steps_per_sample
+
+    @property
     def dt_s(self) -> float:
-        """Device time step: one signal sample per step, time-scaled."""
-        return 1.0 / (self.data.sample_rate_hz * self.time_scale)
+        """Device time step: ``steps_per_sample`` steps per signal sample, time-scaled."""
+        return 1.0 / (self.data.sample_rate_hz * self.time_scale * self.steps_per_sample)
 
     def replace(self, **sections) -> "Config":
         return dataclasses.replace(self, **sections)
@@ -199,7 +207,7 @@ SECTIONS = {
 ARRAYS = {"sources": SourceSpec, "probes": ProbeSpec}
 TOP_KEYS = ["template", "name", *SECTIONS, *ARRAYS]
 CHOICES = {
-    ("simulation", "engine"): ("auto", "fused", "reference"),
+    ("simulation", "engine"): ("auto", "fused", "reference", "impulse"),
     ("simulation", "dtype"): ("float32", "float64"),
     ("simulation", "device"): ("auto", "cpu", "cuda"),
     ("grid", "absorber_profile"): ("polynomial", "cosine"),
@@ -263,6 +271,8 @@ class _Checker:
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in table:
+            if f"{prefix}.{key}" in REMOVED_KEYS:
+                self.fail(f"{prefix}.{key}", REMOVED_KEYS[f"{prefix}.{key}"])
             if key not in fields:
                 self.unknown(f"{prefix}.{key}", list(fields))
         kwargs = {}
@@ -327,7 +337,7 @@ def parse_config(data: dict, source: str) -> Config:
     arrays = {}
     for name, cls in ARRAYS.items():
         if name == "probes" and name not in data:
-            arrays[name] = _placed_probes(sections, arrays["sources"], check)
+            arrays[name] = _placed_probes(sections, arrays["sources"], template, check)
             continue
         items = data[name]
         if not isinstance(items, list) or not items:
@@ -374,12 +384,16 @@ def _resolve_data(spec: DataSpec, source: str, check: _Checker) -> DataSpec:
     return spec
 
 
-def _placed_probes(sections: dict, sources: tuple[SourceSpec, ...], check: _Checker) -> tuple[ProbeSpec, ...]:
+def _placed_probes(sections: dict, sources: tuple[SourceSpec, ...], template: Template,
+                   check: _Checker) -> tuple[ProbeSpec, ...]:
     """Probes for a config without [[probes]]: one per class along the output side (designer.placement)."""
     from .placement import place_probes
 
+    p = template.printing
+    frame = max(1, round(p.frame_width_m / template.cell_size_m)) if p.frame_width_m > 0 else 0
+    edge = sections["grid"].absorber_cells + (frame if p.frame_around == "domain" else 0)  # as _inside counts it
     try:
-        return place_probes(sections["grid"], sections["design_region"], sources, sections["data"].classes)
+        return place_probes(sections["grid"], sections["design_region"], sources, sections["data"].classes, edge)
     except ValueError as exc:
         check.fail("probes", str(exc))
 
@@ -406,6 +420,9 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
             check.fail(key, f"expected a positive value, got {value!r}")
     if cfg.grid.absorber_cells < 0 or cfg.grid.absorber_strength < 0:
         check.fail("grid.absorber_cells", "expected a non-negative absorber width and strength")
+    if cfg.simulation.steps_per_sample < 0:
+        check.fail("simulation.steps_per_sample", f"expected 0 (the template's) or a positive integer, "
+                                                  f"got {cfg.simulation.steps_per_sample}")
     if cfg.simulation.time_scale < 0:
         check.fail("simulation.time_scale", f"expected a positive value (or 0 for the template's), got {cfg.simulation.time_scale}")
     if cfg.training.folds == 1 or cfg.training.folds < 0:
@@ -427,16 +444,20 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
 
 
 def _check_stability(cfg: Config, check: _Checker) -> None:
+    """The CFL limit: 2D, or 3D when the template prints a closed channel that `verify --3d` simulates."""
     c_max = cfg.template.max_speed_m_per_s
     h = cfg.template.cell_size_m
-    dt_max = CFL_LIMIT_2D * h / c_max
+    three_d = cfg.template.printing.channel
+    dt_max = (CFL_LIMIT_3D if three_d else CFL_LIMIT_2D) * h / c_max
     if cfg.dt_s > dt_max:
-        need = 1.0 / (cfg.data.sample_rate_hz * dt_max)
+        k = cfg.steps_per_sample
+        need = 1.0 / (cfg.data.sample_rate_hz * k * dt_max)
         check.fail(
             "simulation.time_scale",
-            f"dt = {cfg.dt_s:.4g} s (1 / (sample_rate_hz {cfg.data.sample_rate_hz:g} x time_scale {cfg.time_scale:g})) "
-            f"violates the CFL limit for c_max = {c_max:.4g} m/s at {h:.4g} m cells: a stable dt is <= {dt_max:.4g} s, "
-            f"i.e. time_scale >= {need:.4g}",
+            f"dt = {cfg.dt_s:.4g} s (1 / (sample_rate_hz {cfg.data.sample_rate_hz:g} x time_scale {cfg.time_scale:g} "
+            f"x steps_per_sample {k})) violates the {'3D' if three_d else '2D'} CFL limit for c_max = {c_max:.4g} m/s "
+            f"at {h:.4g} m cells: a stable dt is <= {dt_max:.4g} s, i.e. time_scale >= {need:.4g} "
+            f"(or more steps_per_sample)",
         )
 
 
@@ -444,9 +465,13 @@ def _inside(x: float, y: float, cfg: Config) -> str | None:
     g = cfg.grid
     if not (0 <= x < g.nx and 0 <= y < g.ny):
         return f"({x}, {y}) is outside the {g.nx} x {g.ny} grid"
-    w = g.absorber_cells
+    p = cfg.template.printing
+    frame = max(1, round(p.frame_width_m / cfg.template.cell_size_m)) if p.frame_width_m > 0 else 0
+    inset = frame if p.frame_around == "domain" else 0
+    w = g.absorber_cells + inset
     if not (w <= x < g.nx - w and w <= y < g.ny - w):
-        return f"({x}, {y}) lies in the absorbing layer ({w} cells wide); expected {w} <= x < {g.nx - w} and {w} <= y < {g.ny - w}"
+        where = f"the absorbing layer ({g.absorber_cells} cells wide" + (f", inside a {inset}-cell frame)" if inset else ")")
+        return f"({x}, {y}) lies in {where}; expected {w} <= x < {g.nx - w} and {w} <= y < {g.ny - w}"
     return None
 
 

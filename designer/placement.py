@@ -35,8 +35,12 @@ def output_side(region: "RegionSpec", sources: tuple["SourceSpec", ...]) -> str:
 
 
 def place_probes(grid: "GridSpec", region: "RegionSpec", sources: tuple["SourceSpec", ...],
-                 classes: tuple[str, ...]) -> tuple["ProbeSpec", ...]:
-    """One probe per class, named after it; raises ValueError (one line) when they do not fit."""
+                 classes: tuple[str, ...], edge_cells: int | None = None) -> tuple["ProbeSpec", ...]:
+    """One probe per class, named after it; raises ValueError (one line) when they do not fit.
+
+    edge_cells: cells along each edge of the grid no probe may reach (the
+    absorbing layer, and a printed frame around the domain); default the absorber.
+    """
     from .config import ProbeSpec
 
     n = len(classes)
@@ -57,12 +61,12 @@ def place_probes(grid: "GridSpec", region: "RegionSpec", sources: tuple["SourceS
         across = math.ceil(region.y1_cells + gap)
     else:
         across = math.ceil(region.y0_cells - gap) - 1
-    w = grid.absorber_cells
+    w = grid.absorber_cells if edge_cells is None else edge_cells
     limit = grid.nx if along_y else grid.ny
     if not (w + radius <= across <= limit - w - 1 - radius):
         axis = "nx" if along_y else "ny"
         raise ValueError(f"no room for the probes on the design region's {side} side: they need cell {across} "
-                         f"across, outside the {w}-cell absorbing layer of a grid {limit} cells wide; grow grid.{axis}, "
+                         f"across, outside the {w}-cell absorbing layer (and frame) of a grid {limit} cells wide; grow grid.{axis}, "
                          "shrink the region, or give [[probes]]")
     probes = []
     for i, name in enumerate(classes):

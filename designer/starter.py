@@ -86,13 +86,14 @@ seed = 0
 '''
 
 
-def _probes_section(nx: int, ny: int, region: tuple[int, int, int, int], classes: tuple[str, ...]) -> str:
+def _probes_section(nx: int, ny: int, region: tuple[int, int, int, int], source: tuple[int, int], edge_cells: int,
+                    classes: tuple[str, ...]) -> str:
     from .config import GridSpec, RegionSpec, SourceSpec
     from .placement import place_probes
 
     x0, x1, y0, y1 = region
-    probes = place_probes(GridSpec(nx, ny, absorber_cells=15), RegionSpec(x0, x1, y0, y1),
-                          (SourceSpec(20, ny // 2),), classes)
+    probes = place_probes(GridSpec(nx, ny, absorber_cells=15), RegionSpec(x0, x1, y0, y1), (SourceSpec(*source),),
+                          classes, edge_cells)
     blocks = []
     for i, p in enumerate(probes):
         head = "[[probes]]                     # one probe per class, in the order of [data] classes" if i == 0 \
@@ -109,8 +110,12 @@ def starter_config(template_name: str, plan: DataPlan | None = None) -> str:
     h = t.to_unit(t.cell_size_m)
     classes = plan.classes if plan else ("ae", "ei", "iy")
     height = max(48, CELLS_PER_PROBE * len(classes))
-    nx, ny = 130, height + 32
-    region = (26, 104, 16, 16 + height)
+    # A frame around the whole domain stands outside the absorbing layer: shift everything inward.
+    p = t.printing
+    f = max(1, round(p.frame_width_m / t.cell_size_m)) if p.frame_width_m > 0 and p.frame_around == "domain" else 0
+    nx, ny = 130 + 2 * f, height + 32 + 2 * f
+    region = (26 + f, 104 + f, 16 + f, 16 + height + f)
+    source = (20 + f, ny // 2)
     folds_note = "0: the archive's split" if plan and plan.given_split else "0: one group-aware split"
     return f'''# designer config, starter for template "{t.name}"
 # ({t.description}; cell {h:g} {u}, minimum feature {t.to_unit(t.min_solid_m):g} {u} solid,
@@ -135,16 +140,17 @@ keepout_cells = 2              # background margin kept around sources and probe
 [[sources]]                    # kind = "point", or "line" with x_end_cells / y_end_cells
 name = "input"
 kind = "point"
-x_cells = 20
-y_cells = {ny // 2}
+x_cells = {source[0]}
+y_cells = {source[1]}
 
 # Probes: leave out every [[probes]] table to have one placed per class along the output side.
-{_probes_section(nx, ny, region, classes)}
+{_probes_section(nx, ny, region, source, 15 + f, classes)}
 [simulation]
 engine = "auto"                # auto | fused | reference
 dtype = "float32"              # float32 | float64
 device = "auto"                # auto | cpu | cuda
-time_scale = 0.0               # 0 takes the template's ({t.time_scale:g}); dt = 1 / (sample_rate_hz * time_scale)
+time_scale = 0.0               # 0 takes the template's ({t.time_scale:g})
+steps_per_sample = 0           # 0 takes the template's ({t.steps_per_sample}); dt = 1 / (sample_rate_hz * time_scale * steps_per_sample)
 
 [nonlinearity]                 # the paper's nonlinearities, acting only where rho > 0
 kerr = 0.0                     # Courant-number change per unit field^2
@@ -174,5 +180,4 @@ beta_max = 128.0
 rule_margin = 1.5              # the filter aims at rule x margin; the binary design guarantees the rule
 fabricated_epochs = 0          # last epochs trained straight through the exported geometry
 indicator_weight = 1.0
-frame = false                  # a solid frame around the design region
 '''

@@ -25,6 +25,7 @@ from .data import Corpus, Split, batches, load_corpus, make_split, ring_down_ste
 from .data.record import check_fits
 from .density import DensityModel, fabricated_coverage, make_density_model
 from .design import atomic_write_bytes, atomic_write_text, npz_bytes, read_npz, save_design
+from .drive import Drive, drive_for
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
 from .physics import Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
 
@@ -43,6 +44,7 @@ class Problem:
     engine: Callable
     device: torch.device
     dtype: torch.dtype
+    drive: Drive
 
 
 def _to(layout: Layout, device, dtype) -> Layout:
@@ -55,30 +57,40 @@ def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
     layout = _to(layout_from_config(cfg, refine), dev, dtype)
-    return Problem(cfg, layout, make_density_model(cfg, layout), get_engine(engine or cfg.simulation.engine), dev, dtype)
+    return Problem(cfg, layout, make_density_model(cfg, layout), get_engine(engine or cfg.simulation.engine), dev, dtype,
+                   drive_for(cfg, refine))
 
 
 def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
                 lengths: torch.Tensor | None = None) -> torch.Tensor:
     """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T).
 
-    lengths: (B,) int64, the steps integrated into each sample's power (None: all T).
+    ``inputs`` are signal samples; the drive chain turns them into the
+    injected waveform, ``problem.drive.factor`` steps per sample. lengths:
+    (B,) samples integrated into each sample's power (default: all T).
     """
     medium = build_medium(rho, problem.cfg, problem.layout)
-    x = inputs.to(problem.device, problem.dtype)
-    if lengths is None or bool((lengths == x.shape[1]).all()):
-        power, _ = problem.engine(medium, problem.layout.source_weights, x, problem.layout.probe_weights)
-        return power
-    # The engine integrates every step it runs: run each length for exactly its steps.
-    parts, order = [], []
-    for length in torch.unique(lengths).tolist():
-        rows = torch.nonzero(lengths == length).flatten()
-        power, _ = problem.engine(medium, problem.layout.source_weights, x[rows.to(x.device), :length],
-                                  problem.layout.probe_weights)
-        parts.append(power)
-        order.append(rows)
-    inverse = torch.argsort(torch.cat(order)).to(x.device)
-    return torch.cat(parts)[inverse]
+    k = problem.drive.factor
+    if lengths is not None and bool((lengths == inputs.shape[-1]).all()):
+        lengths = None  # every sample integrates the whole batch
+    injected = problem.drive(inputs.to(problem.device, problem.dtype))
+    if lengths is None:
+        return problem.engine(medium, problem.layout.source_weights, injected, problem.layout.probe_weights)[0]
+    steps = (lengths * k).to(problem.device)
+    try:
+        return problem.engine(medium, problem.layout.source_weights, injected, problem.layout.probe_weights,
+                              lengths=steps)[0]
+    except TypeError as exc:
+        if "lengths" not in str(exc):
+            raise
+    # An engine without per-sample lengths (the fused one, so far): each length runs its own steps only.
+    parts, rows = [], []
+    for n in torch.unique(steps).tolist():
+        picked = torch.nonzero(steps == n).flatten()
+        parts.append(problem.engine(medium, problem.layout.source_weights, injected[picked, :n],
+                                    problem.layout.probe_weights)[0])
+        rows.append(picked)
+    return torch.cat(parts)[torch.argsort(torch.cat(rows))]
 
 
 @dataclass(frozen=True)
@@ -94,16 +106,15 @@ class Evaluation:
 
 @torch.no_grad()
 def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.Tensor,
-             window: int | None, batch_size: int, upsample: int = 1) -> Evaluation:
+             window: int | None, batch_size: int) -> Evaluation:
     """Classify ``indices`` with density ``rho``; ``window`` None means full-length signals.
 
-    ``upsample`` repeats each sample on a grid refined that many times (dt / K).
+    On a refined problem (``make_problem(refine=K)``) the drive chain gives K
+    times more steps per sample, so the same signals drive the finer grid.
     """
     losses, preds, labels, idx, logp = [], [], [], [], []
     ring_down = ring_down_steps(problem.cfg, corpus)
     for x, y, chunk, lengths in batches(corpus, indices, batch_size, window, dtype=problem.dtype, ring_down=ring_down):
-        if upsample > 1:
-            x, lengths = _upsample(x, upsample), lengths * upsample
         power = probe_power(problem, rho, x, lengths)
         lp = log_probabilities(power).cpu()
         losses.append(float(cross_entropy(power, y.to(problem.device))) * len(chunk))
@@ -115,20 +126,6 @@ def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.T
     conf = confusion_matrix(labels_a, preds_a, len(corpus.classes))
     return Evaluation(sum(losses) / len(labels_a), accuracy(conf), conf, preds_a, labels_a,
                       np.concatenate(idx), np.concatenate(logp))
-
-
-def _upsample(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Linear interpolation of (B, T) signals to K x the sample rate: fine step j is coarse time j / K.
-
-    Past the last sample the signal falls linearly to zero, so each row's
-    values depend on that row only, not on the batch's length T.
-    """
-    t = x.shape[-1]
-    padded = torch.nn.functional.pad(x, (0, 1))
-    position = torch.arange(t * k, device=x.device, dtype=x.dtype) / k
-    below = position.floor().long()
-    frac = position - below
-    return padded[:, below] * (1 - frac) + padded[:, below + 1] * frac
 
 
 def _epoch_record(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tensor, beta: float,
@@ -426,15 +423,21 @@ def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str],
              engine: str | None = None, device: str | None = None, config_data: dict | None = None) -> dict:
     """Run ``cfg`` into ``out``: one design, or one per fold with a summary.
 
-    The data are loaded and split before anything is written, so bad data
-    leave no output.
+    The data are loaded, checked and split before anything is written, so bad
+    data leave no output.
     """
+    from .band import band_report, check_band
+
     corpus = load_corpus(cfg.data)
+    band = band_report(corpus.signals, cfg)
+    warning = check_band(band, cfg)  # refuses, before any training, signals the model does not describe
     t = cfg.training
-    extra = {"config": config_data or {}}
     folds = [0] if not t.folds else range(t.folds) if t.fold < 0 else [t.fold]
     splits = {k: make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed) for k in folds}
+    if echo:
+        echo(f"band: {band.line()}\n" + (f"{warning}\n" if warning else ""))
     out.mkdir(parents=True, exist_ok=True)
+    extra = {"config": config_data or {}, "band": band.as_dict()}
     if not t.folds:
         final = train_fold(cfg, corpus, splits[0], out, resume, echo, engine, device, extra)
         summary = {"folds": [final]}

@@ -122,7 +122,7 @@ def _accuracy(cfg: Config, cover: np.ndarray, corpus: Corpus, indices: np.ndarra
               engine: str | None, device: str | None):
     problem = make_problem(cfg, refine=refine, engine=engine, device=device)
     rho = torch.as_tensor(cover, dtype=problem.dtype, device=problem.device)
-    return evaluate(problem, corpus, indices, rho, None, cfg.training.batch_size, upsample=refine)
+    return evaluate(problem, corpus, indices, rho, None, cfg.training.batch_size)
 
 
 def verify(path: Path, run: Path | None = None, config: Path | None = None, data: Path | None = None,

@@ -11,10 +11,14 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["Template", "Material", "GdsLayers", "PrintSpec", "load_template", "template_names", "TemplateError"]
+__all__ = ["Template", "Material", "GdsLayers", "PrintSpec", "DriveSpec", "BandSpec", "SurroundingsSpec",
+           "load_template", "template_names", "TemplateError", "MODELS"]
 
 C_VACUUM_M_PER_S = 299_792_458.0
 UNIT_TO_M = {"um": 1e-6, "mm": 1e-3}
+MODELS = ("speed", "density")
+"""Physical models a template can ask for (see :mod:`designer.physics.models`)."""
+FRAME_PLACES = ("design_region", "domain")
 
 
 class TemplateError(ValueError):
@@ -23,8 +27,28 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class Material:
+    """A material: its wave speed and, for acoustics, its density.
+
+    model_speed_m_per_s is the speed the simulation gives the material when it
+    differs from the physical one: a solid whose impedance exceeds the
+    fluid's by orders of magnitude is sound-hard, the field barely enters it,
+    and simulating it at the fluid's speed keeps the time step and the grid
+    set by the fluid (the template says why and what that was checked against).
+    """
+
     name: str
     speed_m_per_s: float
+    density_kg_per_m3: float | None = None
+    model_speed_m_per_s: float | None = None
+
+    @property
+    def simulated_speed_m_per_s(self) -> float:
+        return self.model_speed_m_per_s if self.model_speed_m_per_s is not None else self.speed_m_per_s
+
+    @property
+    def impedance_rayl(self) -> float | None:
+        """Characteristic acoustic impedance rho c (physical speed), when the density is known."""
+        return None if self.density_kg_per_m3 is None else self.density_kg_per_m3 * self.speed_m_per_s
 
 
 @dataclass(frozen=True)
@@ -39,10 +63,71 @@ class GdsLayers:
 
 @dataclass(frozen=True)
 class PrintSpec:
+    """The printed part around the 2D design, lengths in metres.
+
+    slab_thickness_m: height of the walls (for a channel, the channel height).
+    base_thickness_m: plate under the walls; lid_thickness_m: plate on top of
+    them (0: none). frame_width_m: a full-height wall around ``frame_around``
+    ("design_region" or "domain"); it is printed, so it is simulated.
+    ports: holes through the lid above the source and the probes, where the
+    transducers sit.
+    """
+
     slab_thickness_m: float
     base_thickness_m: float
     frame_width_m: float
     single_body: bool
+    lid_thickness_m: float = 0.0
+    frame_around: str = "design_region"
+    ports: bool = False
+
+    @property
+    def channel(self) -> bool:
+        """Walls between a base and a lid: a closed channel."""
+        return self.base_thickness_m > 0 and self.lid_thickness_m > 0
+
+
+@dataclass(frozen=True)
+class DriveSpec:
+    """The chain that drives the source, part of the device.
+
+    The signal, time-scaled, is resampled to the simulation's steps and
+    low-passed by a Butterworth filter of ``lowpass_order`` at
+    ``lowpass_hz`` (device frequency; 0: no filter), as the drive electronics
+    and transducer of a built device band-limit it.
+    """
+
+    lowpass_hz: float = 0.0
+    lowpass_order: int = 4
+
+
+@dataclass(frozen=True)
+class BandSpec:
+    """Where the template's material model holds, and how much signal may lie outside.
+
+    phase_error: the largest phase-velocity error of the scheme accepted at
+    the highest resolved frequency (it sets the cells per wavelength needed in
+    the slowest material). max_share_outside: the largest share of the
+    injected signal energy allowed outside the valid band. min_hz / max_hz:
+    the band the material physics allows (device frequency), with the reason.
+    idealised: when set, the template is a labelled idealisation: a signal
+    outside its band is reported, not refused.
+    """
+
+    phase_error: float = 0.01
+    max_share_outside: float = 0.05
+    min_hz: float = 0.0
+    max_hz: float = math.inf
+    reason: str = ""
+    idealised: str = ""
+
+
+@dataclass(frozen=True)
+class SurroundingsSpec:
+    """What the 3D check puts around the part: fluid above and below it, and its absorbing layers."""
+
+    outside_m: float = 0.0
+    absorber_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +147,11 @@ class Template:
     manufacturing_grid_m: float
     gds: GdsLayers
     printing: PrintSpec
+    model: str = "speed"
+    steps_per_sample: int = 1
+    drive: DriveSpec = DriveSpec()
+    band: BandSpec = BandSpec()
+    surroundings: SurroundingsSpec = SurroundingsSpec()
 
     @property
     def unit_m(self) -> float:
@@ -86,7 +176,13 @@ class Template:
 
     @property
     def max_speed_m_per_s(self) -> float:
-        return max(self.background.speed_m_per_s, self.material.speed_m_per_s)
+        """The fastest simulated speed: it sets the stable time step."""
+        return max(self.background.simulated_speed_m_per_s, self.material.simulated_speed_m_per_s)
+
+    @property
+    def min_speed_m_per_s(self) -> float:
+        """The slowest simulated speed: it sets the cells per wavelength."""
+        return min(self.background.simulated_speed_m_per_s, self.material.simulated_speed_m_per_s)
 
 
 def template_names() -> list[str]:
@@ -104,6 +200,13 @@ def load_template(name: str) -> Template:
     return parse_template(tomllib.loads(text), source=f"template {name}")
 
 
+def _positive(value, what: str, source: str) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise TemplateError(f"{source}: {what} must be positive, got {value}")
+    return value
+
+
 def _speed(entry: dict, source: str) -> Material:
     if "sound_speed_m_per_s" in entry:
         speed = float(entry["sound_speed_m_per_s"])
@@ -113,7 +216,19 @@ def _speed(entry: dict, source: str) -> Material:
         raise TemplateError(f"{source}: material needs sound_speed_m_per_s or refractive_index")
     if not math.isfinite(speed) or speed <= 0:
         raise TemplateError(f"{source}: material speed must be positive, got {speed}")
-    return Material(name=str(entry.get("name", "")), speed_m_per_s=speed)
+    density = entry.get("density_kg_per_m3")
+    model = entry.get("model_sound_speed_m_per_s")
+    return Material(name=str(entry.get("name", "")), speed_m_per_s=speed,
+                    density_kg_per_m3=None if density is None else _positive(density, "density_kg_per_m3", source),
+                    model_speed_m_per_s=None if model is None else _positive(model, "model_sound_speed_m_per_s", source))
+
+
+def _band(data: dict) -> BandSpec:
+    b = data.get("band", {})
+    return BandSpec(phase_error=float(b.get("phase_error", 0.01)),
+                    max_share_outside=float(b.get("max_share_outside", 0.05)),
+                    min_hz=float(b.get("min_hz", 0.0)), max_hz=float(b.get("max_hz", math.inf)),
+                    reason=str(b.get("reason", "")), idealised=str(b.get("idealised", "")))
 
 
 def parse_template(data: dict, source: str) -> Template:
@@ -124,7 +239,7 @@ def parse_template(data: dict, source: str) -> Template:
             raise TemplateError(f"{source}: length_unit must be one of {sorted(UNIT_TO_M)}, got {unit!r}")
         scale = UNIT_TO_M[unit]
         rules, gds, prn = data["rules"], data["gds"], data["print"]
-        return Template(
+        template = Template(
             name=data["name"],
             description=data.get("description", ""),
             output_format=data["output_format"],
@@ -149,7 +264,40 @@ def parse_template(data: dict, source: str) -> Template:
                 base_thickness_m=float(prn[f"base_thickness_{unit}"]) * scale,
                 frame_width_m=float(prn[f"frame_width_{unit}"]) * scale,
                 single_body=bool(prn["single_body"]),
+                lid_thickness_m=float(prn.get(f"lid_thickness_{unit}", 0.0)) * scale,
+                frame_around=str(prn.get("frame_around", "design_region")),
+                ports=bool(prn.get("ports", False)),
             ),
+            model=str(data.get("model", "speed")),
+            steps_per_sample=int(data["time"].get("steps_per_sample", 1)),
+            drive=DriveSpec(lowpass_hz=float(data.get("source", {}).get("lowpass_hz", 0.0)),
+                            lowpass_order=int(data.get("source", {}).get("lowpass_order", 4))),
+            band=_band(data),
+            surroundings=SurroundingsSpec(
+                outside_m=float(data.get("surroundings", {}).get(f"outside_{unit}", 0.0)) * scale,
+                absorber_m=float(data.get("surroundings", {}).get(f"absorber_{unit}", 0.0)) * scale),
         )
     except KeyError as exc:
         raise TemplateError(f"{source}: missing key {exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise TemplateError(f"{source}: {exc}") from None
+    _check_template(template, source)
+    return template
+
+
+def _check_template(t: Template, source: str) -> None:
+    if t.model not in MODELS:
+        raise TemplateError(f"{source}: model must be one of {', '.join(MODELS)}, got {t.model!r}")
+    if t.model == "density" and (t.background.density_kg_per_m3 is None or t.material.density_kg_per_m3 is None):
+        raise TemplateError(f"{source}: model 'density' needs density_kg_per_m3 for both materials")
+    if t.printing.frame_around not in FRAME_PLACES:
+        raise TemplateError(f"{source}: print.frame_around must be one of {', '.join(FRAME_PLACES)}, "
+                            f"got {t.printing.frame_around!r}")
+    if t.steps_per_sample < 1:
+        raise TemplateError(f"{source}: time.steps_per_sample must be >= 1, got {t.steps_per_sample}")
+    if t.drive.lowpass_hz < 0 or t.drive.lowpass_order < 1:
+        raise TemplateError(f"{source}: source.lowpass_hz must be >= 0 and lowpass_order >= 1")
+    b = t.band
+    if not (0 < b.phase_error < 1 and 0 <= b.max_share_outside < 1 and 0 <= b.min_hz < b.max_hz):
+        raise TemplateError(f"{source}: band needs 0 < phase_error < 1, 0 <= max_share_outside < 1 "
+                            f"and 0 <= min_hz < max_hz")

@@ -12,7 +12,7 @@ from .corpus import Corpus
 if TYPE_CHECKING:
     from ..config import Config
 
-__all__ = ["transit_steps", "ring_down_steps", "with_ring_down", "RING_DOWN_AUTO_FACTOR"]
+__all__ = ["transit_steps", "transit_samples", "ring_down_steps", "with_ring_down", "RING_DOWN_AUTO_FACTOR"]
 
 RING_DOWN_AUTO_FACTOR = 2
 """Signals at least this many transit times long get no automatic ring-down."""
@@ -37,22 +37,27 @@ def transit_steps(cfg: "Config") -> int:
     c_min dt / h (cells per step).
     """
     t = cfg.template
-    c_min = min(t.background.speed_m_per_s, t.material.speed_m_per_s)
+    c_min = min(t.background.simulated_speed_m_per_s, t.material.simulated_speed_m_per_s)
     cells_per_step = c_min * cfg.dt_s / t.cell_size_m
     points = _source_points(cfg)
     distance = max(min(math.hypot(p.x_cells - x, p.y_cells - y) for x, y in points) for p in cfg.probes)
     return math.ceil(distance / cells_per_step)
 
 
+def transit_samples(cfg: "Config") -> int:
+    """The transit time in signal samples (``steps_per_sample`` time steps each)."""
+    return math.ceil(transit_steps(cfg) / cfg.steps_per_sample)
+
+
 def ring_down_steps(cfg: "Config", corpus: Corpus) -> int:
-    """Zero-input steps after every signal: ``[data] ring_down_samples``, or, when that is -1 (auto), one
+    """Zero-input samples after every signal: ``[data] ring_down_samples``, or, when that is -1 (auto), one
     transit time if the shortest input (the training window, else the shortest signal) lasts less than
     ``RING_DOWN_AUTO_FACTOR`` transit times, and none otherwise.
     """
     d = cfg.data
     if d.ring_down_samples >= 0:
         return d.ring_down_samples
-    transit = transit_steps(cfg)
+    transit = transit_samples(cfg)
     shortest = d.window_samples if d.window_samples else int(np.min(corpus.lengths))
     return transit if shortest < RING_DOWN_AUTO_FACTOR * transit else 0
 

@@ -1,8 +1,9 @@
-"""2D scalar-wave physics: the recurrence, absorbers, media and engines."""
+"""Wave physics: the recurrence, absorbers, layouts, physical models and engines."""
 from .absorber import damping_profile
 from .engines import ENGINES, get_engine, resolve_device
-from .medium import Layout, build_medium, layout_from_config, wave_speed_m_per_s
+from .layout import Layout, layout_from_config
+from .models import MODELS, build_medium, wave_speed_m_per_s
 from .wave import Medium, simulate
 
-__all__ = ["ENGINES", "Layout", "Medium", "build_medium", "damping_profile", "get_engine",
+__all__ = ["ENGINES", "MODELS", "Layout", "Medium", "build_medium", "damping_profile", "get_engine",
            "layout_from_config", "resolve_device", "simulate", "wave_speed_m_per_s"]

@@ -24,22 +24,27 @@ def damping_profile(
     profile: str = "polynomial",
     order: float = 2.0,
     dtype: torch.dtype = torch.float64,
+    inset: int = 0,
 ) -> torch.Tensor:
-    """Damping per step b*dt of shape ``shape``, zero inside, rising to ``strength``.
+    """Damping per step b*dt of shape ``shape`` (2D or 3D), zero inside, rising to ``strength``.
 
     depth is the normalised distance into the layer, 0 at its inner edge and 1
-    at the grid edge; the damping is ``strength * profile(depth, order)``.
+    at its outer edge, ``inset`` cells inside the grid edge (a frame stands in
+    those cells); the damping is ``strength * profile(depth, order)``.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown absorber profile {profile!r}; expected one of: {', '.join(PROFILES)}")
-    nx, ny = shape
     if width_cells <= 0:
         return torch.zeros(shape, dtype=dtype)
 
     def depth(n: int) -> torch.Tensor:
         i = torch.arange(n, dtype=dtype)
-        into = torch.maximum(width_cells - i, i - (n - 1 - width_cells))
+        into = torch.maximum(width_cells + inset - i, i - (n - 1 - width_cells - inset))
         return (into.clamp(min=0) / width_cells).clamp(max=1)
 
-    d = torch.maximum(depth(nx)[:, None], depth(ny)[None, :])
+    d = torch.zeros(shape, dtype=dtype)
+    for axis, n in enumerate(shape):
+        view = [1] * len(shape)
+        view[axis] = n
+        d = torch.maximum(d, depth(n).view(view))
     return strength * PROFILES[profile](d, order)

@@ -1,8 +1,7 @@
-"""From physical units to the engine's dimensionless maps.
+"""A run's geometry on the simulation grid: design region, frame, keep-outs, sources, probes, absorber.
 
-c(x) = c0 + (c1 - c0) rho(x) (Hughes et al. 2019), Courant map c dt / h.
 A refined grid (cells h/K, step dt/K) keeps every Courant number, so the same
-maps describe the same physical device at K times the resolution.
+layout describes the same physical device at K times the resolution.
 """
 from __future__ import annotations
 
@@ -12,9 +11,8 @@ import torch
 
 from ..config import Config
 from .absorber import damping_profile
-from .wave import Medium
 
-__all__ = ["Layout", "layout_from_config", "build_medium", "wave_speed_m_per_s"]
+__all__ = ["Layout", "layout_from_config", "frame_cells"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +20,8 @@ class Layout:
     """Boolean masks and weights of a run's geometry at ``refine`` x resolution.
 
     design_mask: (nx, ny) cells free to change. keepout: cells forced to
-    background around sources and probes. frame: cells forced to material.
+    background around sources and probes. frame: cells forced to material,
+    the template's printed frame (it is printed, so it is simulated).
     source_weights: (nx, ny). probe_weights: (P, nx, ny).
     """
 
@@ -41,6 +40,19 @@ def _disc(nx: int, ny: int, cx: float, cy: float, radius: float) -> torch.Tensor
     return (x - cx) ** 2 + (y - cy) ** 2 <= radius**2
 
 
+def frame_cells(cfg: Config) -> int:
+    """Width of the template's printed frame in cells (0: none)."""
+    p = cfg.template.printing
+    if p.frame_width_m <= 0:
+        return 0
+    return max(1, round(p.frame_width_m / cfg.template.cell_size_m))
+
+
+def _box(mask: torch.Tensor) -> tuple[int, int, int, int]:
+    xs, ys = torch.nonzero(mask.any(1)).squeeze(1), torch.nonzero(mask.any(0)).squeeze(1)
+    return int(xs[0]), int(xs[-1]) + 1, int(ys[0]), int(ys[-1]) + 1
+
+
 def layout_from_config(cfg: Config, refine: int = 1) -> Layout:
     """Masks and source/probe weights for ``cfg`` on a grid ``refine`` times finer."""
     k = refine
@@ -48,11 +60,13 @@ def layout_from_config(cfg: Config, refine: int = 1) -> Layout:
     r = cfg.design_region
     design = torch.zeros(nx, ny, dtype=torch.bool)
     design[r.x0_cells * k:r.x1_cells * k, r.y0_cells * k:r.y1_cells * k] = True
+    w = frame_cells(cfg) * k
     frame = torch.zeros_like(design)
-    if cfg.constraints.frame:
-        w = max(1, round(cfg.template.printing.frame_width_m / cfg.template.cell_size_m * k))
-        frame = design.clone()
-        frame[r.x0_cells * k + w:r.x1_cells * k - w, r.y0_cells * k + w:r.y1_cells * k - w] = False
+    if w:
+        inside = design if cfg.template.printing.frame_around == "design_region" else torch.ones_like(design)
+        frame = inside.clone()
+        x0, x1, y0, y1 = _box(inside)
+        frame[x0 + w:x1 - w, y0 + w:y1 - w] = False
     source = torch.zeros(nx, ny, dtype=torch.float64)
     for s in cfg.sources:
         if s.kind == "point":
@@ -76,26 +90,8 @@ def layout_from_config(cfg: Config, refine: int = 1) -> Layout:
     for p in cfg.probes:
         keep |= _disc(nx, ny, (p.x_cells + 0.5) * k, (p.y_cells + 0.5) * k, (p.radius_cells + ko) * k)
     g = cfg.grid
+    # A frame around the domain stands behind the absorber: the layer ends at its inner face.
+    inset = w if cfg.template.printing.frame_around == "domain" else 0
     damping = damping_profile((nx, ny), g.absorber_cells * k, g.absorber_strength / k,
-                              g.absorber_profile, g.absorber_order)
+                              g.absorber_profile, g.absorber_order, inset=inset)
     return Layout(design, keep & design, frame, source, probes / probes.sum((1, 2), keepdim=True), damping, k)
-
-
-def wave_speed_m_per_s(rho: torch.Tensor, cfg: Config) -> torch.Tensor:
-    """c = c0 + (c1 - c0) rho, with c0 the background and c1 the material."""
-    c0 = cfg.template.background.speed_m_per_s
-    c1 = cfg.template.material.speed_m_per_s
-    return c0 + (c1 - c0) * rho
-
-
-def build_medium(rho: torch.Tensor, cfg: Config, layout: Layout) -> Medium:
-    """Engine maps for density ``rho`` (nx, ny) on ``layout``'s grid."""
-    k = layout.refine
-    courant_per_speed = cfg.dt_s / cfg.template.cell_size_m  # (dt/K) / (h/K)
-    courant = wave_speed_m_per_s(rho, cfg) * courant_per_speed
-    nl = cfg.nonlinearity
-    kerr = rho * nl.kerr if nl.kerr else None
-    saturable = rho * (nl.saturable_absorption / k) if nl.saturable_absorption else None
-    damping = layout.damping.to(dtype=rho.dtype, device=rho.device)
-    return Medium(courant=courant, damping=damping, kerr=kerr, saturable=saturable,
-                  saturation_amplitude=nl.saturation_amplitude)

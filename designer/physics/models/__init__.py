@@ -1,0 +1,36 @@
+"""Physical models: a material density field in, the engine's dimensionless maps out.
+
+Each model is one small module with ``build(rho, cfg, layout) -> Medium`` and
+``local_speed(rho, cfg) -> wave speed in m/s``; the engine never knows which
+material physics it runs. A template names its model (``model = "speed"`` or
+``"density"``).
+"""
+from __future__ import annotations
+
+import torch
+
+from ...config import Config
+from ..layout import Layout
+from ..wave import Medium
+from . import density, speed
+
+__all__ = ["MODELS", "build_medium", "wave_speed_m_per_s"]
+
+MODELS = {"speed": speed, "density": density}
+
+
+def _model(cfg: Config):
+    name = cfg.template.model
+    if name not in MODELS:
+        raise ValueError(f"unknown physical model {name!r}; expected one of: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def build_medium(rho: torch.Tensor, cfg: Config, layout: Layout) -> Medium:
+    """Engine maps for density ``rho`` (the layout's grid shape) under the template's model."""
+    return _model(cfg).build(rho, cfg, layout)
+
+
+def wave_speed_m_per_s(rho: torch.Tensor, cfg: Config) -> torch.Tensor:
+    """Local wave speed for density ``rho`` under the template's model, in m/s."""
+    return _model(cfg).local_speed(rho, cfg)
