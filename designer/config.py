@@ -380,7 +380,7 @@ def _resolve_data(spec: DataSpec, source: str, check: _Checker) -> DataSpec:
         try:
             spec = dataclasses.replace(spec, classes=source_classes(spec))
         except DesignerError as exc:
-            check.fail("data.path", str(exc))
+            check.fail("data.path" if SOURCES[spec.source].needs_path else "data.classes", str(exc))
     return spec
 
 

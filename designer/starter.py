@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +53,12 @@ def plan_for_data(path: Path, config_dir: Path) -> DataPlan:
                     len(lengths), int(lengths.min()), int(lengths.max()), len(set(corpus.groups.tolist())))
 
 
+def _toml_string(text: str) -> str:
+    return json.dumps(text)  # a TOML basic string: quotes and backslashes escaped
+
+
 def _toml_list(items) -> str:
-    return "[" + ", ".join(f'"{c}"' for c in items) + "]"
+    return "[" + ", ".join(_toml_string(c) for c in items) + "]"
 
 
 def _data_section(plan: DataPlan | None) -> str:
@@ -76,7 +81,7 @@ seed = 0
     return f'''[data]                         # read by `designer init --data`: {plan.samples} samples, {len(plan.classes)} classes,
                                # lengths {plan.min_length}..{plan.max_length} samples; {split}
 source = "{plan.source}"
-path = "{plan.path}"
+path = {_toml_string(plan.path)}
 classes = {_toml_list(plan.classes)}
 sample_rate_hz = {plan.sample_rate_hz:.1f}       # one sample per time step{"" if plan.source in ("folders", "hillenbrand") else " (the files give no rate)"}
 window_samples = {plan.window_samples}             # {window_note}; tests use whole signals
@@ -98,7 +103,7 @@ def _probes_section(nx: int, ny: int, region: tuple[int, int, int, int], source:
     for i, p in enumerate(probes):
         head = "[[probes]]                     # one probe per class, in the order of [data] classes" if i == 0 \
             else "[[probes]]"
-        blocks.append(f'{head}\nname = "{p.name}"\nx_cells = {p.x_cells}\ny_cells = {p.y_cells}\n'
+        blocks.append(f'{head}\nname = {_toml_string(p.name)}\nx_cells = {p.x_cells}\ny_cells = {p.y_cells}\n'
                       f'radius_cells = {p.radius_cells:g}\n')
     return "\n".join(blocks)
 

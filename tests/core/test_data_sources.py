@@ -131,16 +131,17 @@ def test_ungrouped_samples_are_stratified_by_class():
         assert np.bincount(labels[split.test], minlength=3).tolist() == [2, 2, 2]
 
 
-def _tiny_problem(ring_down: int):
+def _tiny_problem(ring_down: int, engine: str = "fused"):
     doc = tiny_data()
     doc["simulation"] = {"dtype": "float64"}
     doc["data"].update(ring_down_samples=ring_down, window_samples=0)
     cfg = parse_config(doc, "tiny")
-    return make_problem(cfg, engine="fused")
+    return make_problem(cfg, engine=engine)
 
 
-def test_a_samples_result_does_not_depend_on_its_batch_mates():
-    problem = _tiny_problem(ring_down=40)
+@pytest.mark.parametrize("engine", ["auto", "reference", "fused", "impulse"])
+def test_a_samples_result_does_not_depend_on_its_batch_mates(engine):
+    problem = _tiny_problem(ring_down=40, engine=engine)
     rng = np.random.default_rng(3)
     lengths = [120, 75, 200, 75, 161, 33]
     signals = tuple(tone(i % 3, n, rng) for i, n in enumerate(lengths))
