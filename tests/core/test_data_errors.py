@@ -182,3 +182,9 @@ def test_missing_data_folder(tmp_path):
 def test_unknown_source_lists_the_sources(tmp_path):
     _assert_refused(tmp_path, tiny_run_data({"source": "wav"}), "data.source", "synthetic, hillenbrand, folders, "
                     "arrays, ucr, code")
+
+
+def test_old_and_new_key_together_is_one_line(tmp_path):
+    doc = tiny_data()
+    doc["data"]["source"] = "synthetic"  # beside the older spelling, corpus
+    _assert_refused(tmp_path, doc, "data.corpus", "older name of data.source")

@@ -175,3 +175,20 @@ def test_ring_down_lets_a_short_signal_reach_the_probes():
     assert ring_down_steps(problem.cfg, corpus) == transit  # automatic: the signals are short
     long = dataclasses.replace(problem.cfg.data, window_samples=4 * transit)
     assert ring_down_steps(problem.cfg.replace(data=long), corpus) == 0  # long windows need none
+
+
+def test_init_fits_a_config_to_class_folders(tmp_path):
+    from click.testing import CliRunner
+
+    from designer.cli import main
+    from designer.config import load_config
+
+    names = [f"word {k}" for k in range(7)] + ['say "hi"']
+    write_folders(tmp_path / "clips", names, per_class=2)
+    out = tmp_path / "clips.toml"
+    result = CliRunner().invoke(main, ["init", "--data", str(tmp_path / "clips"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cfg = load_config(out)
+    assert cfg.data.source == "folders" and cfg.data.classes == tuple(sorted(names))
+    assert [p.name for p in cfg.probes] == sorted(names)
+    assert cfg.data.path == str((tmp_path / "clips").resolve())  # written relative to the config, read back whole
