@@ -78,9 +78,11 @@ def _floats(values: tuple[str, ...], option: str) -> tuple[float, ...]:
 @click.option("--max-drop", type=float, default=2.0, show_default=True, help="Allowed accuracy drop, in points.")
 @click.option("--engine", type=click.Choice(["auto", "fused", "reference", "impulse"]))
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--3d", "three_d", is_flag=True,
+              help="Also simulate the printed part (STL) in 3D, every body, in the template's surroundings.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_one_line
-def verify(file, run, config, data, refine, biases, contrasts, max_drop, engine, device, as_json):
+def verify(file, run, config, data, refine, biases, contrasts, max_drop, engine, device, three_d, as_json):
     """Re-simulate an exported part (GDS, STL or design.npz) and report its accuracy.
 
     Exit status 0 when the accuracy drops by at most --max-drop points, 1 when
@@ -91,7 +93,7 @@ def verify(file, run, config, data, refine, biases, contrasts, max_drop, engine,
 
     result = run_verify(file, run=run, config=config, data=data, refine=refine,
                         biases=_floats(biases, "--bias"), contrasts=_floats(contrasts, "--contrast"),
-                        max_drop=max_drop, engine=engine, device=device)
+                        max_drop=max_drop, engine=engine, device=device, three_d=three_d)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:
@@ -113,4 +115,14 @@ def _print_verify(r) -> None:
     for v in r.variations:
         label = next(f"{k} {val:+g}" for k, val in v.items() if k not in ("kind", "accuracy"))
         click.echo(f"variation       {label}: {100 * v['accuracy']:.1f}%")
+    if r.band is not None:
+        b = r.band
+        click.echo(f"band            {100 * b['share_inside']:.1f}% of the signal energy inside "
+                   f"{b['band_min_hz']:.4g}-{b['band_max_hz']:.4g} Hz (grid resolves {b['resolved_hz']:.4g} Hz)"
+                   + ("" if b["ok"] else "  OUTSIDE THE MODEL'S BAND"))
+    if r.three_d is not None:
+        d = r.three_d
+        click.echo(f"3D              {100 * d['accuracy']:.1f}% ({' x '.join(map(str, d['shape_cells']))} cells, "
+                   f"{d['seconds']:.1f} s); agrees with 2D on {100 * d['agreement_with_2d']:.1f}% of the samples, "
+                   f"drop from 2D {d['drop_from_2d_points']:+.1f} points")
     click.echo(f"result          {'PASS' if r.passed else 'FAIL'}")

@@ -50,8 +50,9 @@ def fab_process(cfg: Config) -> fab.Process:
         layers=fab.GdsLayers(device=g.device, design_region=g.design_region, source=g.source, probe=g.probe,
                              label=g.label),
         top_cell=g.top_cell, slab_thickness=t.to_unit(p.slab_thickness_m),
-        base_thickness=t.to_unit(p.base_thickness_m), frame_width=t.to_unit(p.frame_width_m),
-        single_body=p.single_body,
+        base_thickness=t.to_unit(p.base_thickness_m),
+        base_under="domain" if p.frame_around == "domain" else "design_region",
+        single_body=p.single_body, lid_thickness=t.to_unit(p.lid_thickness_m), ports=p.ports,
     )
 
 

@@ -53,6 +53,8 @@ class VerifyResult:
     max_drop_points: float
     passed: bool
     variations: list
+    band: dict | None = None
+    three_d: dict | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -127,8 +129,15 @@ def _accuracy(cfg: Config, cover: np.ndarray, corpus: Corpus, indices: np.ndarra
 
 def verify(path: Path, run: Path | None = None, config: Path | None = None, data: Path | None = None,
            refine: int = 1, biases: tuple[float, ...] = (), contrasts: tuple[float, ...] = (),
-           max_drop: float = 2.0, engine: str | None = None, device: str | None = None) -> VerifyResult:
-    """Accuracy of the part in ``path`` on the design's test set (or the corpus in ``data``)."""
+           max_drop: float = 2.0, engine: str | None = None, device: str | None = None,
+           three_d: bool = False) -> VerifyResult:
+    """Accuracy of the part in ``path`` on the design's test set (or the corpus in ``data``).
+
+    With ``three_d`` the STL is also voxelised, every body, into the
+    template's 3D surroundings and simulated there (:mod:`designer.part3d`);
+    the result's ``three_d`` holds its accuracy, its per-sample agreement
+    with the 2D predictions and its time.
+    """
     path = Path(path)
     if not path.exists():
         raise DesignerError(f"{path}: file not found")
@@ -144,8 +153,24 @@ def verify(path: Path, run: Path | None = None, config: Path | None = None, data
     if refine < 1:
         raise DesignerError(f"--refine {refine}: expected a positive integer")
     part = read_part(path, cfg)
+    if three_d and part.fmt != "stl":
+        raise DesignerError(f"{path}: --3d simulates the printed part; pass its .stl")
     corpus, indices = _test_set(cfg, design, data)
+    from .band import band_report
+
+    band = band_report([corpus.signals[i] for i in indices], cfg, refine)
     nominal = _accuracy(cfg, coverage(part, cfg, refine), corpus, indices, refine, engine, device)
+    solid = None
+    if three_d:
+        from .part3d import evaluate_3d
+
+        ev3, stack, seconds = evaluate_3d(path, cfg, corpus, indices, refine, engine, device)
+        same = ev3.predicted[np.argsort(ev3.indices)] == nominal.predicted[np.argsort(nominal.indices)]
+        solid = {"accuracy": ev3.accuracy, "agreement_with_2d": float(same.mean()),
+                 "drop_from_2d_points": 100 * (nominal.accuracy - ev3.accuracy), "seconds": seconds,
+                 "confusion_matrix": ev3.confusion.tolist(),
+                 "shape_cells": [*(n * refine for n in (cfg.grid.nx, cfg.grid.ny)), stack.nz],
+                 "layers": stack.names()}
     reference = design.meta["metrics"]["final"]["test_accuracy"] if design is not None else None
     drop = None if reference is None else 100 * (reference - nominal.accuracy)
     variations = []
@@ -162,5 +187,6 @@ def verify(path: Path, run: Path | None = None, config: Path | None = None, data
         file=str(path), fmt=part.fmt, refine=refine, accuracy=nominal.accuracy, reference_accuracy=reference,
         drop_points=drop, confusion_matrix=conf.tolist(), per_class_accuracy=per_class,
         classes=list(corpus.classes), test_samples=int(conf.sum()), max_drop_points=max_drop,
-        passed=bool(drop is None or drop <= max_drop), variations=variations,
+        passed=bool(drop is None or drop <= max_drop), variations=variations, band=band.as_dict(),
+        three_d=solid,
     )

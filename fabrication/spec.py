@@ -132,15 +132,23 @@ class GdsLayers:
         return (self.design_region[0], self.design_region[1] + 1)
 
 
+BASE_PLACES = ("design_region", "domain")
+
+
 @dataclass(frozen=True)
 class Process:
     """Manufacturing rules and output settings; lengths in the layout's unit.
 
     min_solid / min_void: narrowest allowed feature and gap.
     grid: manufacturing grid that vertices are snapped to.
-    slab_thickness / base_thickness / frame_width: extrusion for STL; the base
-    plate covers the design region, the frame is a full-height wall around it.
-    single_body: the STL must be one connected solid.
+    slab_thickness: height of the extruded device polygons (the walls).
+    base_thickness / base_under: a plate under the walls covering the design
+    region or the whole domain. lid_thickness: a plate on top of the walls
+    over the whole domain (0: none); with ``ports`` it has a hole above each
+    source and probe marker, where the transducers sit. The STL writer adds
+    only these plates: every wall (a printed frame included) is a device
+    polygon, so it is what training and verify simulate.
+    single_body: the base and the walls must be one connected solid.
     """
 
     min_solid: float
@@ -150,18 +158,32 @@ class Process:
     top_cell: str = "DESIGNER_DEVICE"
     slab_thickness: float = 1.0
     base_thickness: float = 0.0
-    frame_width: float = 0.0
+    base_under: str = "design_region"
     single_body: bool = False
+    lid_thickness: float = 0.0
+    ports: bool = False
 
     def __post_init__(self) -> None:
         for name in ("min_solid", "min_void", "grid", "slab_thickness"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}.")
-        for name in ("base_thickness", "frame_width"):
+        for name in ("base_thickness", "lid_thickness"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
+        if self.base_under not in BASE_PLACES:
+            raise ValueError(f"base_under must be one of {BASE_PLACES}, got {self.base_under!r}.")
         if not self.top_cell:
             raise ValueError("top_cell must be a non-empty name.")
+
+    @property
+    def height(self) -> float:
+        """Base, walls and lid stacked."""
+        return self.base_thickness + self.slab_thickness + self.lid_thickness
+
+    @property
+    def mid_slab(self) -> float:
+        """Height of the section through the walls (the 2D plane the simulation sees)."""
+        return self.base_thickness + 0.5 * self.slab_thickness
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,18 @@
 """Binary STL of the printable part, in mm, via manifold3d and trimesh.
 
-The part: device polygons extruded by the slab thickness on top of a base
-plate under the design region, with a full-height frame of `frame_width`
-around the design region. Footprints are unioned in 2D (shapely) and each
-layer is extruded by manifold3d, whose booleans guarantee a closed,
-consistently wound, 2-manifold result. x, y are the layout's physical
-coordinates (domain lower-left at the origin) converted to mm, the same
-placement as the GDS; z = 0 is the underside of the base plate.
-STL cannot hold markers: a reader takes them from the run's Layout.
+The part: the device polygons (every wall, a printed frame included) extruded
+by the slab thickness on a base plate under the design region or the whole
+domain, and, when the process has one, a lid over the whole domain with a port
+hole above each source and probe. Footprints are built in 2D (shapely) and each
+layer is extruded by manifold3d, whose booleans guarantee closed, consistently
+wound, 2-manifold bodies. x, y are the layout's physical coordinates (domain
+lower-left at the origin) converted to mm, the same placement as the GDS; z = 0
+is the underside of the base plate. The lid is a second body, written one
+manufacturing-grid step above the walls so that the two solids stay separate
+(it rests on them when assembled). Nothing is added that the simulation does
+not see: the walls are the 2D map, and the plates and ports are what the 3D
+check adds around it. STL cannot hold markers: a reader takes them from the
+run's Layout.
 """
 
 from __future__ import annotations
@@ -23,9 +28,8 @@ import trimesh
 
 from fabrication.errors import FabricationExportError, FabricationReadError
 from fabrication.geometry import as_multipolygon
+from fabrication.markers import marker_shapes
 from fabrication.spec import MM_PER_UNIT, Layout, Process, ReadResult
-
-SLIVER_FRACTION = 0.01  # parts under this many cell areas are read as noise
 
 
 def write_stl(
@@ -35,55 +39,79 @@ def write_stl(
     path: str | os.PathLike,
     density: np.ndarray | None = None,
 ) -> None:
-    """Write the part as binary STL in mm; checks it is one body if asked."""
+    """Write the part as binary STL in mm; checks the base and walls are one body if asked."""
     mesh = part_mesh(polygons, layout, process)
     Path(path).write_bytes(mesh.export(file_type="stl"))
 
 
+def lid_gap(process: Process) -> float:
+    """Height between the walls' tops and the lid's underside, in the layout unit."""
+    return process.grid if process.lid_thickness > 0 else 0.0
+
+
+def part_height(process: Process) -> float:
+    """Top of the part above the base's underside, in the layout unit."""
+    return process.height + lid_gap(process)
+
+
 def part_mesh(polygons: shapely.MultiPolygon, layout: Layout, process: Process) -> trimesh.Trimesh:
-    """The printable part as a watertight trimesh, in mm."""
+    """The printable part as a watertight trimesh in mm (one or two bodies)."""
     mm = MM_PER_UNIT[layout.unit]
-    slab, base = footprints(polygons, layout, process)
-    solid = manifold3d.Manifold()
+    walls, base, lid = footprints(polygons, layout, process)
+    layers = [_extrude(walls, mm, process.base_thickness * mm, process.slab_thickness * mm)]
     if process.base_thickness > 0:
-        solid += _extrude(base, mm, 0.0, process.base_thickness * mm)
-    z0 = process.base_thickness * mm
-    solid += _extrude(slab, mm, z0, process.slab_thickness * mm)
-    if solid.is_empty():
-        raise FabricationExportError("nothing to print: no device polygons, base plate or frame.")
-    bodies = solid.decompose()
-    if process.single_body and len(bodies) > 1:
-        loose = min(bodies, key=lambda b: b.volume())
+        layers.insert(0, _extrude(base, mm, 0.0, process.base_thickness * mm))
+    # One union of the two prisms (an empty Manifold plus each in turn can leave
+    # the shared plane non-manifold).
+    body = manifold3d.Manifold.batch_boolean(layers, manifold3d.OpType.Add) if len(layers) > 1 else layers[0]
+    if body.is_empty():
+        raise FabricationExportError("nothing to print: no device polygons and no base plate.")
+    pieces = body.decompose()
+    if process.single_body and len(pieces) > 1:
+        loose = min(pieces, key=lambda b: b.volume())
         lo = loose.bounding_box()
         raise FabricationExportError(
-            f"the part is {len(bodies)} separate bodies but single_body is set; "
+            f"the part is {len(pieces)} separate bodies but single_body is set; "
             f"the smallest starts at ({lo[0] / mm:g}, {lo[1] / mm:g}) {layout.unit}."
         )
-    out = solid.to_mesh()
-    return trimesh.Trimesh(out.vert_properties[:, :3], out.tri_verts, process=True)
+    meshes = [_to_trimesh(body)]
+    if lid is not None:
+        z0 = (process.base_thickness + process.slab_thickness + lid_gap(process)) * mm
+        meshes.append(_to_trimesh(_extrude(lid, mm, z0, process.lid_thickness * mm)))
+    return trimesh.util.concatenate(meshes)
+
+
+def port_shapes(layout: Layout) -> list[shapely.Polygon]:
+    """Holes through the lid: a source's marker grown by half a cell, a probe's disc."""
+    h = layout.cell_size
+    return [m.shape.buffer(h / 2, quad_segs=8) if m.role == "source" else m.shape for m in marker_shapes(layout)]
 
 
 def footprints(polygons, layout: Layout, process: Process):
-    """(slab, base) footprints in the layout unit.
+    """(walls, base, lid) footprints in the layout unit; lid is None without one.
 
-    slab: device polygons plus the frame ring; base: design region plus frame.
+    walls: the device polygons, pinches closed. base: the design region or the
+    domain. lid: the domain, less the ports when the process has them.
     """
-    region = shapely.box(*layout.design_box)
-    outer = region.buffer(process.frame_width, join_style="mitre") if process.frame_width > 0 else region
-    slab = shapely.union(as_multipolygon(polygons), outer.difference(region))
-    return _close_pinches(slab, process.grid), outer
+    box = layout.design_box if process.base_under == "design_region" else layout.domain_box
+    base = shapely.box(*box)
+    lid = None
+    if process.lid_thickness > 0:
+        lid = shapely.box(*layout.domain_box)
+        if process.ports:
+            lid = lid.difference(shapely.union_all(port_shapes(layout)))
+    return _close_pinches(as_multipolygon(polygons), process.grid), base, lid
 
 
 def _close_pinches(footprint, grid: float) -> shapely.MultiPolygon:
     """Merge rings that touch at a single point.
 
-    A marching-squares vertex often lands exactly on the design-region edge,
-    so the union with the frame can leave a hole touching its shell at one
-    point; extruded, that is an edge shared by four faces once coincident
-    vertices are merged (as STL readers do). A closing by half a grid step
-    with round joins turns each such point into a tiny bridge; elsewhere it
-    only rounds concave corners to that radius (area change ~0.2 eps^2 each).
-    Mitre joins would not do: they restore the pinch exactly.
+    A marching-squares vertex often lands exactly on another ring, so a hole
+    can touch its shell at one point; extruded, that is an edge shared by four
+    faces once coincident vertices are merged (as STL readers do). A closing
+    by half a grid step with round joins turns each such point into a tiny
+    bridge; elsewhere it only rounds concave corners to that radius (area
+    change ~0.2 eps^2 each). Mitre joins would not do: they restore the pinch.
     """
     eps = 0.5 * grid
     grown = shapely.buffer(footprint, eps, quad_segs=2)
@@ -91,14 +119,8 @@ def _close_pinches(footprint, grid: float) -> shapely.MultiPolygon:
     return as_multipolygon(closed)
 
 
-def read_stl(path: str | os.PathLike, layout: Layout, process: Process) -> ReadResult:
-    """Section the part at mid-slab height; polygons in `layout.unit`.
-
-    The frame's footprint is removed, so device material under the frame
-    cannot be told from the frame. Raises FabricationReadError when the file
-    is unreadable or empty, has no material at mid-slab, or its height or
-    extent does not match `process` / `layout` (wrong units).
-    """
+def load_part(path: str | os.PathLike, layout: Layout, process: Process) -> trimesh.Trimesh:
+    """The STL's triangles as one mesh in mm, its extent checked against ``process`` and ``layout``."""
     name = Path(path).name
     try:
         mesh = trimesh.load(str(path), file_type="stl", force="mesh")
@@ -106,21 +128,46 @@ def read_stl(path: str | os.PathLike, layout: Layout, process: Process) -> ReadR
         raise FabricationReadError(f"{name}: not a readable STL file ({err}).") from err
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         raise FabricationReadError(f"{name}: STL file has no triangles; expected a printable part.")
+    if not np.all(np.isfinite(mesh.vertices)):
+        raise FabricationReadError(f"{name}: STL file has non-finite vertex coordinates.")
+    _check_extent(name, mesh, layout, process, MM_PER_UNIT[layout.unit])
+    return mesh
+
+
+def section(mesh: trimesh.Trimesh, z_mm: float, layout: Layout, process: Process) -> shapely.MultiPolygon:
+    """Every body's material at height ``z_mm``, in the layout unit, snapped to the process grid."""
     mm = MM_PER_UNIT[layout.unit]
-    _check_extent(name, mesh, layout, process, mm)
-    z_mid = (process.base_thickness + 0.5 * process.slab_thickness) * mm
-    section = mesh.section(plane_origin=[0.0, 0.0, z_mid], plane_normal=[0.0, 0.0, 1.0])
-    if section is None:
-        raise FabricationReadError(f"{name}: no material at mid-slab height z = {z_mid:g} mm.")
+    cut = mesh.section(plane_origin=[0.0, 0.0, z_mm], plane_normal=[0.0, 0.0, 1.0])
+    if cut is None:
+        return shapely.MultiPolygon()
     drop_z = np.eye(4)
-    drop_z[2, 3] = -z_mid  # a pure shift keeps the original x, y
-    planar, _ = section.to_2D(to_2D=drop_z)
+    drop_z[2, 3] = -z_mm  # a pure shift keeps the original x, y
+    planar, _ = cut.to_2D(to_2D=drop_z)
     area = shapely.MultiPolygon(list(planar.polygons_full))
-    frame, _ = footprints(shapely.MultiPolygon(), layout, process)
-    device = shapely.difference(shapely.affinity.scale(area, 1 / mm, 1 / mm, origin=(0, 0)), frame)
-    # Subtracting the frame leaves float32 slivers along its inner edge.
-    crumbs = SLIVER_FRACTION * layout.cell_size**2
-    return ReadResult(polygons=shapely.MultiPolygon([p for p in as_multipolygon(device).geoms if p.area > crumbs]))
+    scaled = shapely.affinity.scale(area, 1 / mm, 1 / mm, origin=(0, 0))
+    # STL stores float32 vertices; snapping restores the exported grid coordinates.
+    return as_multipolygon(shapely.set_precision(shapely.make_valid(scaled), process.grid))
+
+
+def read_stl(path: str | os.PathLike, layout: Layout, process: Process) -> ReadResult:
+    """Section the part at mid-slab height (the plane the simulation sees); polygons in `layout.unit`.
+
+    Every printed body that crosses that plane is kept: nothing is removed.
+    Raises FabricationReadError when the file is unreadable or empty, has no
+    material at mid-slab, or its height or extent does not match `process` /
+    `layout` (wrong units).
+    """
+    mesh = load_part(path, layout, process)
+    z_mid = process.mid_slab * MM_PER_UNIT[layout.unit]
+    polygons = section(mesh, z_mid, layout, process)
+    if polygons.is_empty:
+        raise FabricationReadError(f"{Path(path).name}: no material at mid-slab height z = {z_mid:g} mm.")
+    return ReadResult(polygons=polygons)
+
+
+def _to_trimesh(solid: manifold3d.Manifold) -> trimesh.Trimesh:
+    out = solid.to_mesh()
+    return trimesh.Trimesh(out.vert_properties[:, :3], out.tri_verts, process=True)
 
 
 def _extrude(footprint, mm: float, z0: float, height: float) -> manifold3d.Manifold:
@@ -131,25 +178,23 @@ def _extrude(footprint, mm: float, z0: float, height: float) -> manifold3d.Manif
     ]
     if not rings:
         return manifold3d.Manifold()
-    section = manifold3d.CrossSection(rings, manifold3d.FillRule.EvenOdd)
-    return section.extrude(height).translate((0.0, 0.0, z0))
+    cross = manifold3d.CrossSection(rings, manifold3d.FillRule.EvenOdd)
+    return cross.extrude(height).translate((0.0, 0.0, z0))
 
 
 def _check_extent(name, mesh, layout: Layout, process: Process, mm: float) -> None:
-    height = (process.base_thickness + process.slab_thickness) * mm
+    height = part_height(process) * mm
     (x0, y0, z0), (x1, y1, z1) = mesh.bounds
     tol = 0.01 * height
     if abs(z0) > tol or abs(z1 - height) > tol:
         raise FabricationReadError(
             f"{name}: part spans z = {z0:g}..{z1:g} mm, expected 0..{height:g} mm "
-            f"(base + slab); wrong units or process?"
+            f"(base + walls + lid); wrong units or process?"
         )
-    fw = process.frame_width
-    dx0, dy0, dx1, dy1 = layout.domain_box
-    limit = np.array([dx0 - fw, dy0 - fw, dx1 + fw, dy1 + fw]) * mm
+    dx0, dy0, dx1, dy1 = (v * mm for v in layout.domain_box)
     slack = 0.01 * layout.cell_size * mm
-    if x0 < limit[0] - slack or y0 < limit[1] - slack or x1 > limit[2] + slack or y1 > limit[3] + slack:
+    if x0 < dx0 - slack or y0 < dy0 - slack or x1 > dx1 + slack or y1 > dy1 + slack:
         raise FabricationReadError(
             f"{name}: part spans x = {x0:g}..{x1:g}, y = {y0:g}..{y1:g} mm, outside the "
-            f"domain {limit[0]:g}..{limit[2]:g} x {limit[1]:g}..{limit[3]:g} mm; wrong units or layout?"
+            f"domain {dx0:g}..{dx1:g} x {dy0:g}..{dy1:g} mm; wrong units or layout?"
         )

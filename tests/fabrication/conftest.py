@@ -16,7 +16,7 @@ def soi_layout() -> Layout:
 
 @pytest.fixture
 def soi_process() -> Process:
-    return Process(0.10, 0.10, 0.001, GdsLayers(), "DESIGNER_DEVICE", 0.22, 0.0, 0.0, False)
+    return Process(0.10, 0.10, 0.001, GdsLayers(), "DESIGNER_DEVICE", 0.22, 0.0, "design_region", False)
 
 
 @pytest.fixture
@@ -27,4 +27,4 @@ def print_layout() -> Layout:
 
 @pytest.fixture
 def print_process() -> Process:
-    return Process(1.2, 1.0, 0.01, GdsLayers(), "DESIGNER_DEVICE", 3.0, 1.0, 1.0, True)
+    return Process(1.2, 1.0, 0.01, GdsLayers(), "DESIGNER_DEVICE", 3.0, 1.0, "design_region", True)

@@ -84,7 +84,7 @@ def test_wrong_shape_names_both_shapes(soi_layout, soi_process):
 )
 def test_blob_area_matches_pixels_and_part_is_watertight(seed, sigma, fill):
     layout = Layout(0.5, "mm", (40, 32), (4, 4, 36, 28))
-    process = Process(1.2, 1.0, 0.01, slab_thickness=3.0, base_thickness=1.0, frame_width=1.0)
+    process = Process(1.2, 1.0, 0.01, slab_thickness=3.0, base_thickness=1.0)
     design = blobs(layout.shape_cells, sigma, seed, fill)
     geom = polygons_from_binary(design, layout, process)
     assert geom.is_valid

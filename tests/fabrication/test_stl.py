@@ -3,16 +3,15 @@ import pytest
 import shapely
 import trimesh
 
-from .fab_designs import blobs, ring_with_island
+from .fab_designs import PROBES, SOURCES, blobs, ring_with_island
 from fabrication import FabricationExportError, Layout, Process, export, polygons_from_binary, read
+from fabrication.stl import load_part, port_shapes, section
 
 
 def expected_volume(geom, layout, process):
-    """Slab over device and frame ring, base plate under region and frame (exact, from 2D)."""
+    """Slab over the device polygons, base plate under the region (exact, from 2D)."""
     region = shapely.box(*layout.design_box)
-    outer = region.buffer(process.frame_width, join_style="mitre") if process.frame_width else region
-    slab = shapely.union(geom, outer.difference(region)).area * process.slab_thickness
-    return slab + outer.area * process.base_thickness
+    return geom.area * process.slab_thickness + region.area * process.base_thickness
 
 
 def in_region(design, layout):
@@ -71,3 +70,47 @@ def test_islands_on_a_base_plate_are_one_body(tmp_path):
     mesh = trimesh.load(export("stl", geom, layout, process, tmp_path / "p.stl"), file_type="stl")
     assert len(mesh.split()) == 1
     assert mesh.volume == pytest.approx(expected_volume(geom, layout, process), rel=5e-3)
+
+
+def _channel():
+    layout = Layout(0.8, "mm", (48, 40), (10, 8, 38, 32), SOURCES, PROBES)
+    process = Process(1.6, 1.6, 0.01, slab_thickness=3.2, base_thickness=2.4, base_under="domain",
+                      single_body=True, lid_thickness=2.4, ports=True)
+    design = np.zeros(layout.shape_cells, dtype=bool)
+    design[:3], design[-3:], design[:, :3], design[:, -3:] = True, True, True, True  # frame around the domain
+    design[20:24, 12:28] = True  # a wall
+    return layout, process, design
+
+
+def test_channel_part_is_base_walls_and_a_lid_with_ports(tmp_path):
+    layout, process, design = _channel()
+    geom = polygons_from_binary(design, layout, process)
+    path = export("stl", geom, layout, process, tmp_path / "part.stl")
+    mesh = trimesh.load(path, file_type="stl")
+    bodies = mesh.split()
+    assert len(bodies) == 2 and all(b.is_watertight and b.is_winding_consistent for b in bodies)
+    domain = shapely.box(*layout.domain_box)
+    ports = shapely.union_all(port_shapes(layout))
+    lid = (domain.area - ports.area) * process.lid_thickness
+    body = domain.area * process.base_thickness + geom.area * process.slab_thickness
+    assert sorted(b.volume for b in bodies) == pytest.approx(sorted([lid, body]), rel=5e-3)
+    assert mesh.bounds[1, 2] == pytest.approx(process.height + process.grid)
+
+
+def test_channel_sections_keep_every_printed_body(tmp_path):
+    """Nothing printed is dropped: walls and frame at mid-channel, plates with port holes above and below."""
+    layout, process, design = _channel()
+    geom = polygons_from_binary(design, layout, process)
+    path = export("stl", geom, layout, process, tmp_path / "part.stl")
+    back = read("stl", path, layout, process)
+    assert back.polygons.symmetric_difference(geom).area < 1e-6 * layout.design_area
+    mesh = load_part(path, layout, process)
+    domain = shapely.box(*layout.domain_box)
+    base = section(mesh, 1.2, layout, process)
+    assert base.symmetric_difference(domain).area < 1e-6 * domain.area
+    lid = section(mesh, process.height - 1.2, layout, process)
+    holes = domain.difference(lid)
+    assert holes.area == pytest.approx(shapely.union_all(port_shapes(layout)).area, rel=1e-3)
+    for probe in layout.probes:
+        centre = shapely.Point([(c + 0.5) * layout.cell_size for c in probe.centre_cells])
+        assert holes.contains(centre) and not lid.contains(centre)
