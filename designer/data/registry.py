@@ -35,7 +35,6 @@ class Source:
     classes: Callable[["DataSpec"], tuple[str, ...]]
     needs_path: bool
     vowels: bool
-    description: str
 
 
 def _made_in_code(spec: "DataSpec") -> Corpus:
@@ -48,18 +47,12 @@ def _named_classes(spec: "DataSpec") -> tuple[str, ...]:
 
 
 SOURCES: dict[str, Source] = {
-    "synthetic": Source("synthetic", load_synthetic, lambda spec: DEFAULT_VOWELS, False, True,
-                        "built-in synthetic vowels (source-filter speech synthesiser)"),
-    "hillenbrand": Source("hillenbrand", load_hillenbrand, lambda spec: DEFAULT_VOWELS, True, True,
-                          "Hillenbrand vowel recordings, files named like m01ae.wav"),
-    "folders": Source("folders", load_folders, folder_classes, True, False,
-                      "one folder of WAV files per class"),
-    "arrays": Source("arrays", load_arrays, array_classes, True, False,
-                     ".npz, a folder of .npy files, or .csv: X, y, optional groups"),
-    "ucr": Source("ucr", load_ucr, ucr_classes, True, False,
-                  "UCR/UEA archive: .ts, or .tsv/.txt train/test pairs"),
-    "code": Source("code", _made_in_code, _named_classes, False, False,
-                   "a Corpus made in Python, passed to designer.train.train_fold"),
+    "synthetic": Source("synthetic", load_synthetic, lambda spec: DEFAULT_VOWELS, False, True),
+    "hillenbrand": Source("hillenbrand", load_hillenbrand, lambda spec: DEFAULT_VOWELS, True, True),
+    "folders": Source("folders", load_folders, folder_classes, True, False),
+    "arrays": Source("arrays", load_arrays, array_classes, True, False),
+    "ucr": Source("ucr", load_ucr, ucr_classes, True, False),
+    "code": Source("code", _made_in_code, _named_classes, False, False),
 }
 
 

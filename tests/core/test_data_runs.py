@@ -44,8 +44,7 @@ def _optimize(tmp_path: Path, doc: dict, epochs: int = 1) -> Path:
 def test_four_class_folders_with_free_names(tmp_path):
     names = ["yes", "no", "maybe later", "stop!"]
     root = write_folders(tmp_path / "clips", names, speakers=3)
-    out = _optimize(tmp_path, tiny_run_data({"source": "folders", "path": "clips", "group_pattern": "^(s[0-9]+)_"}),
-                    epochs=2)
+    out = _optimize(tmp_path, tiny_run_data({"source": "folders", "path": "clips", "group_pattern": "^(s[0-9]+)_"}))
     meta = json.loads((out / "design.json").read_text())
     assert meta["split"]["classes"] == sorted(names)
     assert [p["name"] for p in meta["placement"]["probes"]] == sorted(names)  # placed, one per class
