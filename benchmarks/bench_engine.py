@@ -20,7 +20,14 @@ The reference engine keeps every step's tensors (about 6 field copies per step,
 13 with the nonlinearities), so where that would not fit in 60 % of the free
 memory it runs fewer steps, and the report says how many.
 
-    python benchmarks/bench_engine.py [--nonlinear] [--steps N] [--json]
+``--density`` gives the medium a random inverse density (acoustics with
+density: the divergence-form operator) and differentiates with respect to
+courant and inv_density. ``--traces`` times ``simulate_traces`` instead, the
+linear-response workload: by default one sample (B = 1) on 200 x 200 cells
+for 4000 steps, the field traced at every probe cell, and the training step
+differentiates a weighted sum of the squared traces.
+
+    python benchmarks/bench_engine.py [--nonlinear | --density] [--traces] [--steps N] [--json]
 """
 from __future__ import annotations
 
@@ -39,14 +46,19 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from designer.physics.absorber import damping_profile  # noqa: E402
-from designer.physics.fused import BACKENDS, simulate_fused  # noqa: E402
-from designer.physics.wave import Medium, simulate  # noqa: E402
+from designer.physics.fused import BACKENDS, simulate_fused, simulate_traces_fused  # noqa: E402
+from designer.physics.wave import Medium, simulate, simulate_traces  # noqa: E402
 
 ENGINES = {"fused": simulate_fused, "reference": simulate}
+TRACE_ENGINES = {"fused": simulate_traces_fused, "reference": simulate_traces}
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # The reference engine's autograd memory per step, in copies of the (B, nx, ny)
-# field: measured 6.1 (linear) and 13 (nonlinear) at paper scale, plus a margin.
-REFERENCE_FIELDS_PER_STEP = {False: 8, True: 17}
+# field: measured 6.1 (linear) and 13 (nonlinear) at paper scale, plus a margin;
+# the divergence form's pads and fluxes take about twice the linear figure.
+REFERENCE_FIELDS_PER_STEP = {"linear": 8, "nonlinear": 17, "density": 16}
+# --traces defaults: the linear-response workload.
+TRACE_DEFAULTS = {"batch": 1, "nx": 200, "ny": 200, "steps": 4000}
+PAPER_DEFAULTS = {"batch": 21, "nx": 160, "ny": 100, "steps": 1000}
 
 
 def problem(args, steps: int | None = None, batch: int | None = None, nx: int | None = None,
@@ -72,20 +84,33 @@ def problem(args, steps: int | None = None, batch: int | None = None, nx: int | 
         "source_weights": source,
         "inputs": 0.1 * torch.randn(batch, steps, generator=g, dtype=torch.float64),
         "probe_weights": probes / probes.sum((1, 2), keepdim=True),
+        # A fluid (1/rho = 1) and a solid four times as dense, mixed at random.
+        "inv_density": 1.0 - 0.75 * torch.rand(nx, ny, generator=g, dtype=torch.float64) if args.density else None,
     }
     return {k: None if v is None else v.to(device=args.device, dtype=DTYPES[args.dtype]) for k, v in t.items()}
 
 
-def forward_only(engine, p: dict) -> None:
+MAPS = ("courant", "kerr", "saturable", "inv_density")
+
+
+def _run(engine, p: dict, maps: dict, traces: bool) -> torch.Tensor:
+    """Probe powers (B, P), or with ``traces`` the squared traces weighted per probe, (B, P)."""
+    medium = Medium(maps["courant"], p["damping"], maps["kerr"], maps["saturable"], inv_density=maps["inv_density"])
+    if not traces:
+        return engine(medium, p["source_weights"], p["inputs"], p["probe_weights"])[0]
+    cells = torch.nonzero(p["probe_weights"].sum(0) > 0)
+    out = engine(medium, p["source_weights"], p["inputs"], cells)
+    return torch.einsum("btc,pc->bp", out * out, p["probe_weights"][:, cells[:, 0], cells[:, 1]])
+
+
+def forward_only(engine, p: dict, traces: bool) -> None:
     with torch.no_grad():
-        engine(Medium(p["courant"], p["damping"], p["kerr"], p["saturable"]),
-               p["source_weights"], p["inputs"], p["probe_weights"])
+        _run(engine, p, {k: p[k] for k in MAPS}, traces)
 
 
-def training_step(engine, p: dict) -> None:
-    maps = {k: None if p[k] is None else p[k].clone().requires_grad_(True) for k in ("courant", "kerr", "saturable")}
-    power, _ = engine(Medium(maps["courant"], p["damping"], maps["kerr"], maps["saturable"]),
-                      p["source_weights"], p["inputs"], p["probe_weights"])
+def training_step(engine, p: dict, traces: bool) -> None:
+    maps = {k: None if p[k] is None else p[k].clone().requires_grad_(True) for k in MAPS}
+    power = _run(engine, p, maps, traces)
     torch.nn.functional.cross_entropy(power, torch.arange(power.shape[0], device=power.device) % 3).backward()
 
 
@@ -129,21 +154,24 @@ def shared_file_mib() -> float | None:
 
 
 def engine_for(args, name: str):
-    return functools.partial(simulate_fused, backend=args.backend) if name == "fused" else ENGINES[name]
+    registry = TRACE_ENGINES if args.traces else ENGINES
+    return functools.partial(registry[name], backend=args.backend) if name == "fused" else registry[name]
 
 
 def child(args) -> None:
     """In a fresh process: warm up, time both passes, report throughput and peak memory as JSON."""
     engine = engine_for(args, args.child)
-    training_step(engine, problem(args, steps=8, batch=2, nx=12, ny=10))  # compiles or loads kernels
+    training_step(engine, problem(args, steps=8, batch=2, nx=12, ny=10), args.traces)  # compiles or loads kernels
     out = {"baseline_mib": peak_rss_mib(), "steps": args.steps}
     mapped = shared_file_mib()
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     p = problem(args)
     cells = args.batch * args.nx * args.ny * args.steps
-    out["forward_cells_per_s"] = cells / seconds(lambda: forward_only(engine, p), args.device, args.repeat)
-    out["fwd_grad_cells_per_s"] = cells / seconds(lambda: training_step(engine, p), args.device, args.repeat)
+    out["forward_cells_per_s"] = cells / seconds(lambda: forward_only(engine, p, args.traces), args.device,
+                                                 args.repeat)
+    out["fwd_grad_cells_per_s"] = cells / seconds(lambda: training_step(engine, p, args.traces), args.device,
+                                                  args.repeat)
     out["peak_mib"] = peak_rss_mib()
     out["step_mib"] = out["peak_mib"] - out["baseline_mib"]
     # File-backed pages only grow after the warm-up (no memory pressure), so
@@ -169,14 +197,18 @@ def affordable_steps(args, name: str) -> int:
     if name != "reference":
         return args.steps
     field = args.batch * args.nx * args.ny * DTYPES[args.dtype].itemsize
-    per_step = REFERENCE_FIELDS_PER_STEP[args.nonlinear] * field
+    per_step = REFERENCE_FIELDS_PER_STEP[kind(args)] * field
     return max(1, min(args.steps, int(0.6 * free_bytes(args.device) / per_step)))
+
+
+def kind(args) -> str:
+    return "nonlinear" if args.nonlinear else "density" if args.density else "linear"
 
 
 def measure(args, name: str) -> dict:
     steps = affordable_steps(args, name)
     flags = [f"--{k}={getattr(args, k)}" for k in ("batch", "nx", "ny", "dtype", "device", "backend", "repeat")]
-    flags += [f"--steps={steps}"] + (["--nonlinear"] if args.nonlinear else [])
+    flags += [f"--steps={steps}"] + [f"--{k}" for k in ("nonlinear", "density", "traces") if getattr(args, k)]
     done = subprocess.run([sys.executable, __file__, "--child", name, *flags], capture_output=True, text=True)
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
@@ -190,9 +222,9 @@ def _g(x: float | None, fmt: str) -> str:
 
 
 def report(args, results: dict) -> str:
-    kind = "nonlinear (kerr + saturable)" if args.nonlinear else "linear"
+    media = {"nonlinear": "nonlinear (kerr + saturable)", "density": "linear with density", "linear": "linear"}
     lines = [f"{args.nx} x {args.ny} cells, batch {args.batch}, {args.steps} steps, {args.dtype}, {args.device}, "
-             f"{kind}, fused backend {args.backend}",
+             f"{media[kind(args)]}, {'traces' if args.traces else 'probe power'}, fused backend {args.backend}",
              f"{'engine':<10} {'forward cells/s':>16} {'fwd+grad cells/s':>17} {'peak MiB':>9} {'baseline MiB':>13}"
              f" {'step MiB':>9} {'private MiB':>12}"]
     for name, r in results.items():
@@ -216,13 +248,16 @@ def report(args, results: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=21)
-    parser.add_argument("--nx", type=int, default=160)
-    parser.add_argument("--ny", type=int, default=100)
+    for key in PAPER_DEFAULTS:
+        parser.add_argument(f"--{key}", type=int,
+                            help=f"default {PAPER_DEFAULTS[key]}, {TRACE_DEFAULTS[key]} with --traces")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--nonlinear", action="store_true", help="kerr and saturable absorption on")
+    media = parser.add_mutually_exclusive_group()
+    media.add_argument("--nonlinear", action="store_true", help="kerr and saturable absorption on")
+    media.add_argument("--density", action="store_true", help="a random inverse density (divergence form) on")
+    parser.add_argument("--traces", action="store_true",
+                        help="time simulate_traces (default B = 1, 200 x 200, 4000 steps)")
     parser.add_argument("--backend", choices=["auto", *BACKENDS], default="auto", help="the fused engine's backend")
     parser.add_argument("--engines", default="fused,reference", help="comma-separated, from: " + ", ".join(ENGINES))
     parser.add_argument("--repeat", type=int, default=2,
@@ -230,6 +265,9 @@ def main(argv=None) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--child", choices=list(ENGINES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    for key, value in (TRACE_DEFAULTS if args.traces else PAPER_DEFAULTS).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if args.child:
         child(args)
         return

@@ -34,16 +34,23 @@ class Material:
     fluid's by orders of magnitude is sound-hard, the field barely enters it,
     and simulating it at the fluid's speed keeps the time step and the grid
     set by the fluid (the template says why and what that was checked against).
+    model_density_kg_per_m3 then keeps the solid's impedance rho c, which
+    decides how much a wall reflects.
     """
 
     name: str
     speed_m_per_s: float
     density_kg_per_m3: float | None = None
     model_speed_m_per_s: float | None = None
+    model_density_kg_per_m3: float | None = None
 
     @property
     def simulated_speed_m_per_s(self) -> float:
         return self.model_speed_m_per_s if self.model_speed_m_per_s is not None else self.speed_m_per_s
+
+    @property
+    def simulated_density_kg_per_m3(self) -> float | None:
+        return self.model_density_kg_per_m3 if self.model_density_kg_per_m3 is not None else self.density_kg_per_m3
 
     @property
     def impedance_rayl(self) -> float | None:
@@ -124,10 +131,16 @@ class BandSpec:
 
 @dataclass(frozen=True)
 class SurroundingsSpec:
-    """What the 3D check puts around the part: fluid above and below it, and its absorbing layers."""
+    """What the 3D check puts around the part: fluid above and below it, and its absorbing layers.
+
+    ports_closed: each port is closed at the lid's outer face by its
+    transducer (a microphone or the source, mounted over the hole), modelled
+    as a cap of the solid material one cell thick.
+    """
 
     outside_m: float = 0.0
     absorber_m: float = 0.0
+    ports_closed: bool = True
 
 
 @dataclass(frozen=True)
@@ -216,11 +229,13 @@ def _speed(entry: dict, source: str) -> Material:
         raise TemplateError(f"{source}: material needs sound_speed_m_per_s or refractive_index")
     if not math.isfinite(speed) or speed <= 0:
         raise TemplateError(f"{source}: material speed must be positive, got {speed}")
-    density = entry.get("density_kg_per_m3")
-    model = entry.get("model_sound_speed_m_per_s")
+    def optional(key: str) -> float | None:
+        return None if entry.get(key) is None else _positive(entry[key], key, source)
+
     return Material(name=str(entry.get("name", "")), speed_m_per_s=speed,
-                    density_kg_per_m3=None if density is None else _positive(density, "density_kg_per_m3", source),
-                    model_speed_m_per_s=None if model is None else _positive(model, "model_sound_speed_m_per_s", source))
+                    density_kg_per_m3=optional("density_kg_per_m3"),
+                    model_speed_m_per_s=optional("model_sound_speed_m_per_s"),
+                    model_density_kg_per_m3=optional("model_density_kg_per_m3"))
 
 
 def _band(data: dict) -> BandSpec:
@@ -275,7 +290,8 @@ def parse_template(data: dict, source: str) -> Template:
             band=_band(data),
             surroundings=SurroundingsSpec(
                 outside_m=float(data.get("surroundings", {}).get(f"outside_{unit}", 0.0)) * scale,
-                absorber_m=float(data.get("surroundings", {}).get(f"absorber_{unit}", 0.0)) * scale),
+                absorber_m=float(data.get("surroundings", {}).get(f"absorber_{unit}", 0.0)) * scale,
+                ports_closed=bool(data.get("surroundings", {}).get("ports_closed", True))),
         )
     except KeyError as exc:
         raise TemplateError(f"{source}: missing key {exc.args[0]!r}") from None

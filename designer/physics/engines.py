@@ -1,11 +1,19 @@
-"""Engine registry: every engine takes the same arguments and returns the same results."""
+"""Engine registries: every engine takes the same arguments and returns the same results.
+
+``ENGINES[name](medium, source_weights, inputs, probe_weights, record_every=0, *, lengths=None)``
+returns the probe powers (B, P) and the frames or None (:func:`designer.physics.wave.simulate`).
+``TRACE_ENGINES[name](medium, source_weights, inputs, cells)`` returns the field at ``cells``
+(C, ndim) after every step, (B, T, C) (:func:`designer.physics.wave.simulate_traces`).
+The "impulse" engine (:mod:`designer.physics.impulse`) serves a linear medium's whole batch
+from one traced impulse; "auto" picks it for linear batches and the fused engine otherwise.
+"""
 from __future__ import annotations
 
 import torch
 
 from . import wave
 
-__all__ = ["ENGINES", "get_engine", "resolve_device"]
+__all__ = ["ENGINES", "TRACE_ENGINES", "get_engine", "resolve_device"]
 
 
 def _fused(*args, **kwargs):
@@ -14,19 +22,17 @@ def _fused(*args, **kwargs):
     return simulate_fused(*args, **kwargs)
 
 
-def _trace_engine():
-    """The fastest engine that records probe traces with gradients: fused when built, else the reference."""
-    try:
-        from .fused import simulate_traces_fused
-    except ImportError:
-        return wave.simulate_traces
-    return simulate_traces_fused
+def _fused_traces(*args, **kwargs):
+    from .fused import simulate_traces_fused
+
+    return simulate_traces_fused(*args, **kwargs)
 
 
-def _impulse(*args, **kwargs):
+def _impulse(medium, *args, **kwargs):
     from .impulse import simulate_impulse
 
-    return simulate_impulse(*args, trace_engine=_trace_engine(), **kwargs)
+    traces = TRACE_ENGINES["fused"] if _fused_available() else TRACE_ENGINES["reference"]
+    return simulate_impulse(medium, *args, trace_engine=traces, **kwargs)
 
 
 def _auto(medium, source_weights, inputs, probe_weights, record_every=0, **kwargs):
@@ -38,6 +44,7 @@ def _auto(medium, source_weights, inputs, probe_weights, record_every=0, **kwarg
 
 
 ENGINES = {"reference": wave.simulate, "fused": _fused, "impulse": _impulse}
+TRACE_ENGINES = {"reference": wave.simulate_traces, "fused": _fused_traces}
 
 
 def _fused_available() -> bool:
@@ -48,13 +55,19 @@ def _fused_available() -> bool:
     return True
 
 
-def get_engine(name: str):
-    """The simulate function for ``name``; 'auto' picks per call (impulse for linear batches, else fused)."""
+def get_engine(name: str, *, traces: bool = False):
+    """The simulate function for ``name`` (its traces counterpart when ``traces``).
+
+    'auto' picks per call (impulse for linear batches, else fused); for traces it is the fused engine.
+    """
     if name == "auto":
-        return _auto
-    if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}; expected one of: auto, {', '.join(ENGINES)}")
-    return ENGINES[name]
+        if not traces:
+            return _auto
+        name = "fused" if _fused_available() else "reference"
+    registry = TRACE_ENGINES if traces else ENGINES
+    if name not in registry:
+        raise ValueError(f"unknown engine {name!r}; expected one of: auto, {', '.join(registry)}")
+    return registry[name]
 
 
 def resolve_device(name: str) -> torch.device:

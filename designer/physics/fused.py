@@ -39,6 +39,36 @@ damping <- sum nu[n+1] (u[n-1] - u[n+1]) / 2, source_weights <- sum x[n] nu[n+1]
 Gradients agree with the reference's autograd to round-off (tests: 1e-10
 relative in float64), and the replay is bit-exact, so K does not change them.
 
+Density (:mod:`designer.physics.wave`: linear media with ``inv_density``).
+The spatial operator is A = C^2 M with C = diag(courant) and
+M = div_h(f grad_h) = -D^T F D, where D takes cell values to differences on
+the faces (u[i] - u[i-1], zero field outside, so the boundary faces see the
+cell against 0) and F = diag(f) holds the face coefficients of
+``wave.face_coefficients``. M is symmetric, so A^T = M^T C^2 = -D^T F D C^2:
+the adjoint moves c^2 inside the operator exactly as it moves inside L above
+(L is the case F = 1), and the linear nu = a lambda recursion carries over
+with L replaced by M,
+
+    nu[n] = a (2 nu[n+1] - e nu[n+2] + M(c^2 nu[n+1]) + 2 W u[n]).
+
+The courant gradient is 2 c sum nu[n+1] M u[n]; each face's coefficient f
+enters only the term f (D u)_f, so with w = c^2 nu[n+1] its gradient is
+
+    d/df = -sum_n (D w)_f (D u[n])_f,
+
+and autograd maps the face gradients back to ``inv_density`` through
+``face_coefficients`` (harmonic means, boundary faces, q = 0 walls included).
+
+Lengths. Sample b's power sums steps n < lengths[b], so its loss depends on
+u[1..L] only: its adjoint starts at lambda[L] = 2 W u[L] and its gradient
+with respect to inputs[b, n >= L] is zero. The CPU kernels stop that sample's
+steps at L (unless frames or traces are recorded); the tensor backend keeps it
+in the batch with its power and adjoint sources masked.
+
+Traces. ``simulate_traces_fused`` returns traces[:, n, c] = u[n+1] at cell c.
+With G = dloss/dtraces the adjoint is the same recursion with the probe source
+2 W u[m] replaced by G[:, m-1, c] at the traced cells (times a for nu).
+
 Backends: "numba" (CPU; :mod:`designer.physics.fused_kernels`) and "torch"
 (plain tensor ops, any device; the CUDA path). "auto" picks numba on CPU when it
 imports, torch otherwise.
@@ -53,9 +83,9 @@ from dataclasses import dataclass
 import torch
 
 from .fused_common import Needs, Problem
-from .wave import Medium
+from .wave import Medium, check_cells, check_lengths, face_coefficients
 
-__all__ = ["simulate_fused", "checkpoint_interval", "BACKENDS"]
+__all__ = ["simulate_fused", "simulate_traces_fused", "checkpoint_interval", "BACKENDS"]
 
 BACKENDS = {"numba": "designer.physics.fused_numba", "torch": "designer.physics.fused_torch"}
 DTYPES = (torch.float32, torch.float64)
@@ -92,54 +122,69 @@ def _pick_backend(name: str, device: torch.device) -> str:
     return name
 
 
-def _problem(tensors, saturation_amplitude: float) -> Problem:
-    """Detached contiguous views: the backends run outside autograd."""
-    t = [None if x is None else x.detach().contiguous() for x in tensors]
-    return Problem(*t[:4], saturation_amplitude, *t[4:])
+# The differentiable tensors, in the order the autograd function takes them.
+_ARGS = ("courant", "damping", "kerr", "saturable", "face_x", "face_y", "source_weights", "inputs", "probe_weights")
 
 
 @dataclass(frozen=True)
 class _Settings:
     saturation_amplitude: float
     record_every: int
-    checkpoint_every: int
+    checkpoint_every: int | None
     backend: str
 
 
+def _problem(tensors, settings: _Settings, lengths, cells) -> Problem:
+    """Detached contiguous views: the backends run outside autograd."""
+    t = [None if x is None else x.detach().contiguous() for x in tensors]
+    faces = None if t[4] is None else (t[4], t[5])
+    return Problem(*t[:4], settings.saturation_amplitude, *t[6:], faces=faces, lengths=lengths, cells=cells)
+
+
 class _FusedSimulation(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, courant, damping, kerr, saturable, source_weights, inputs, probe_weights, settings):
-        problem = _problem((courant, damping, kerr, saturable, source_weights, inputs, probe_weights),
-                           settings.saturation_amplitude)
-        power, frames, ckpt = _backend(settings.backend).forward(
-            problem, settings.record_every, settings.checkpoint_every)
-        ctx.settings = settings
-        ctx.save_for_backward(courant, damping, kerr, saturable, source_weights, inputs, probe_weights, ckpt)
-        ctx.mark_non_differentiable(frames)
-        return power, frames
+    """Power (B, P), frames and traces (B, T, C) of one fused run; the adjoint in ``backward``."""
 
     @staticmethod
-    def backward(ctx, grad_power, _grad_frames):
-        courant, damping, kerr, saturable, source_weights, inputs, probe_weights, ckpt = ctx.saved_tensors
+    def forward(ctx, courant, damping, kerr, saturable, face_x, face_y, source_weights, inputs, probe_weights,
+                settings, lengths, cells):
+        problem = _problem((courant, damping, kerr, saturable, face_x, face_y, source_weights, inputs,
+                            probe_weights), settings, lengths, cells)
+        out = _backend(settings.backend).forward(problem, settings.record_every, settings.checkpoint_every)
+        ctx.settings = settings
+        ctx.save_for_backward(courant, damping, kerr, saturable, face_x, face_y, source_weights, inputs,
+                              probe_weights, lengths, cells, out.checkpoints)
+        ctx.mark_non_differentiable(out.frames)
+        return out.power, out.frames, out.traces
+
+    @staticmethod
+    def backward(ctx, grad_power, _grad_frames, grad_traces):
+        *tensors, lengths, cells, ckpt = ctx.saved_tensors
         s = ctx.settings
-        problem = _problem((courant, damping, kerr, saturable, source_weights, inputs, probe_weights),
-                           s.saturation_amplitude)
-        needs = Needs(*ctx.needs_input_grad[:7])
-        g = _backend(s.backend).backward(problem, ckpt, s.checkpoint_every, grad_power.contiguous(), needs)
-        return (g.courant, g.damping, g.kerr, g.saturable, g.source_weights, g.inputs, g.probe_weights, None)
+        problem = _problem(tensors, s, lengths, cells)
+        wants = dict(zip(_ARGS, ctx.needs_input_grad))
+        needs = Needs(wants["courant"], wants["damping"], wants["kerr"], wants["saturable"],
+                      wants["face_x"] or wants["face_y"], wants["source_weights"], wants["inputs"],
+                      wants["probe_weights"])
+        traced = None if cells is None else grad_traces.contiguous()
+        g = _backend(s.backend).backward(problem, ckpt, s.checkpoint_every, grad_power.contiguous(), traced, needs)
+        fx, fy = g.faces if g.faces is not None else (None, None)
+        return (g.courant, g.damping, g.kerr, g.saturable, fx, fy, g.source_weights, g.inputs, g.probe_weights,
+                None, None, None)
 
 
 def _check(medium: Medium, source_weights: torch.Tensor, inputs: torch.Tensor,
-           probe_weights: torch.Tensor, record_every: int, checkpoint_every: int | None) -> None:
+           probe_weights: torch.Tensor | None, record_every: int, checkpoint_every: int | None) -> None:
     shape = tuple(medium.courant.shape)
     if len(shape) != 2:
         raise ValueError(f"`courant` must be 2-dimensional (nx, ny), but got shape {shape}.")
     named = {"damping": medium.damping, "kerr": medium.kerr, "saturable": medium.saturable,
-             "source_weights": source_weights}
+             "inv_density": medium.inv_density, "source_weights": source_weights}
     for name, t in named.items():
         if t is not None and tuple(t.shape) != shape:
             raise ValueError(f"`{name}` must have the courant map's shape {shape}, but got {tuple(t.shape)}.")
-    if probe_weights.dim() != 3 or tuple(probe_weights.shape[1:]) != shape:
+    if medium.inv_density is not None and not medium.linear:
+        raise ValueError("a medium with `inv_density` must be linear (no kerr or saturable map).")
+    if probe_weights is not None and (probe_weights.dim() != 3 or tuple(probe_weights.shape[1:]) != shape):
         raise ValueError(f"`probe_weights` must have shape (P, *{shape}), but got {tuple(probe_weights.shape)}.")
     if inputs.dim() != 2:
         raise ValueError(f"`inputs` must be 2-dimensional (B, T), but got shape {tuple(inputs.shape)}.")
@@ -154,6 +199,34 @@ def _check(medium: Medium, source_weights: torch.Tensor, inputs: torch.Tensor,
         raise ValueError(f"all tensors must be on one device, but got {sorted(map(str, devices))}.")
 
 
+def _run(medium: Medium, source_weights: torch.Tensor, inputs: torch.Tensor, probe_weights: torch.Tensor,
+         record_every: int, lengths: torch.Tensor | None, cells: torch.Tensor | None,
+         checkpoint_every: int | None, backend: str):
+    """Cast to one dtype, build the face coefficients, run with or without the adjoint."""
+    maps = (medium.courant, medium.damping, medium.kerr, medium.saturable)
+    tensors = [t for t in (*maps, medium.inv_density, source_weights, inputs, probe_weights) if t is not None]
+    dtype = functools.reduce(torch.promote_types, [t.dtype for t in tensors])
+    if dtype not in DTYPES:
+        raise ValueError(f"the tensors promote to {dtype}; expected one of: float32, float64.")
+    faces = (None, None)
+    if medium.inv_density is not None:
+        # Autograd maps the adjoint's face gradients back to inv_density through this.
+        faces = face_coefficients(medium.inv_density.to(dtype))
+    cast = [None if t is None else t.to(dtype) for t in (*maps, *faces, source_weights, inputs, probe_weights)]
+    name = _pick_backend(backend, inputs.device)
+    batch, steps = inputs.shape
+    lengths = None if lengths is None else lengths.to(device=inputs.device, dtype=torch.int64).contiguous()
+    cells = None if cells is None else cells.to(device=inputs.device, dtype=torch.int64).contiguous()
+    wants = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    if wants:
+        every = checkpoint_every or checkpoint_interval(steps, batch, _backend(name).concurrent_samples(batch))
+        settings = _Settings(float(medium.saturation_amplitude), record_every, every, name)
+        return _FusedSimulation.apply(*cast, settings, lengths, cells)
+    settings = _Settings(float(medium.saturation_amplitude), record_every, None, name)
+    out = _backend(name).forward(_problem(cast, settings, lengths, cells), record_every, None)
+    return out.power, out.frames, out.traces
+
+
 def simulate_fused(
     medium: Medium,
     source_weights: torch.Tensor,
@@ -161,34 +234,47 @@ def simulate_fused(
     probe_weights: torch.Tensor,
     record_every: int = 0,
     *,
+    lengths: torch.Tensor | None = None,
     checkpoint_every: int | None = None,
     backend: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Fused engine with the arguments and results of :func:`designer.physics.wave.simulate`.
 
     source_weights: (nx, ny). inputs: (B, T). probe_weights: (P, nx, ny).
-    Returns the time-integrated probe intensities (B, P) and, when
-    ``record_every > 0``, the field every that many steps (B, ceil(T / record_every),
-    nx, ny), else None. Gradients reach every tensor argument.
+    lengths: (B,) integers in [0, T], the steps integrated into each sample's
+    power (default all T). Returns the time-integrated probe intensities
+    (B, P) and, when ``record_every > 0``, the field every that many steps
+    (B, ceil(T / record_every), nx, ny), else None. Gradients reach every
+    tensor argument and the medium's maps, ``inv_density`` included.
     checkpoint_every: K, steps between stored field pairs (default
     :func:`checkpoint_interval`). backend: "auto" or a key of ``BACKENDS``.
     All tensors are promoted to one dtype, float32 or float64.
     """
     _check(medium, source_weights, inputs, probe_weights, record_every, checkpoint_every)
-    maps = (medium.courant, medium.damping, medium.kerr, medium.saturable)
-    tensors = [t for t in (*maps, source_weights, inputs, probe_weights) if t is not None]
-    dtype = functools.reduce(torch.promote_types, [t.dtype for t in tensors])
-    if dtype not in DTYPES:
-        raise ValueError(f"the tensors promote to {dtype}; expected one of: float32, float64.")
-    cast = [None if t is None else t.to(dtype) for t in (*maps, source_weights, inputs, probe_weights)]
-    name = _pick_backend(backend, inputs.device)
-    batch, steps = inputs.shape
-    wants = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-    if wants:
-        every = checkpoint_every or checkpoint_interval(steps, batch, _backend(name).concurrent_samples(batch))
-        settings = _Settings(float(medium.saturation_amplitude), record_every, every, name)
-        power, frames = _FusedSimulation.apply(*cast, settings)
-    else:
-        problem = _problem(cast, float(medium.saturation_amplitude))
-        power, frames, _ = _backend(name).forward(problem, record_every, None)
-    return power, (frames if record_every and steps else None)
+    check_lengths(lengths, *inputs.shape)
+    power, frames, _ = _run(medium, source_weights, inputs, probe_weights, record_every, lengths, None,
+                            checkpoint_every, backend)
+    return power, (frames if record_every and inputs.shape[1] else None)
+
+
+def simulate_traces_fused(
+    medium: Medium,
+    source_weights: torch.Tensor,
+    inputs: torch.Tensor,
+    cells: torch.Tensor,
+    *,
+    checkpoint_every: int | None = None,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Fused :func:`designer.physics.wave.simulate_traces`: u[n+1] at ``cells`` after every step.
+
+    cells: (C, 2) integer indices. Returns (B, T, C), differentiable with
+    respect to the medium's maps, source_weights and inputs, with the memory
+    of the power path (O(sqrt T) fields) plus the traces themselves.
+    checkpoint_every and backend as in :func:`simulate_fused`.
+    """
+    _check(medium, source_weights, inputs, None, 0, checkpoint_every)
+    check_cells(cells, tuple(medium.courant.shape))
+    no_probes = source_weights.new_zeros((0,) + tuple(medium.courant.shape))
+    _, _, traces = _run(medium, source_weights, inputs, no_probes, 0, None, cells, checkpoint_every, backend)
+    return traces

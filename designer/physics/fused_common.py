@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-__all__ = ["Problem", "Needs", "Grads", "segments", "finish_linear"]
+__all__ = ["Problem", "Needs", "Grads", "Outputs", "segments", "finish_linear"]
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,13 @@ class Problem:
     """One simulation's detached tensors, all of one dtype and on one device.
 
     courant, damping: (nx, ny). kerr, saturable: (nx, ny) or None.
-    source_weights: (nx, ny). inputs: (B, T). probe_weights: (P, nx, ny).
-    Same meaning as :class:`designer.physics.wave.Medium` and ``wave.simulate``.
+    source_weights: (nx, ny). inputs: (B, T). probe_weights: (P, nx, ny), P
+    may be 0. Same meaning as :class:`designer.physics.wave.Medium` and
+    ``wave.simulate``. faces: the divergence form's face coefficients
+    (``wave.face_coefficients``: (nx + 1, ny) and (nx, ny + 1)), or None for
+    the Laplacian; linear media only. lengths: (B,) int64 on the problem's
+    device, the steps integrated into each sample's power, or None for all T.
+    cells: (C, 2) int64 cells whose field is traced after every step, or None.
     """
 
     courant: torch.Tensor
@@ -30,6 +35,9 @@ class Problem:
     source_weights: torch.Tensor
     inputs: torch.Tensor
     probe_weights: torch.Tensor
+    faces: tuple[torch.Tensor, torch.Tensor] | None = None
+    lengths: torch.Tensor | None = None
+    cells: torch.Tensor | None = None
 
     @property
     def linear(self) -> bool:
@@ -47,15 +55,27 @@ class Problem:
     def shape(self) -> tuple[int, int]:
         return tuple(self.courant.shape)
 
+    @property
+    def traced(self) -> int:
+        """Number of traced cells C (0 without traces)."""
+        return 0 if self.cells is None else self.cells.shape[0]
+
+    def horizon(self, record_every: int) -> int:
+        """Steps a forward pass must run: all T for frames or traces, else the longest sample."""
+        if self.lengths is None or record_every or self.traced:
+            return self.steps
+        return int(self.lengths.max()) if self.batch else 0
+
 
 @dataclass(frozen=True)
 class Needs:
-    """Which inputs of the simulation want a gradient."""
+    """Which inputs of the simulation want a gradient (faces: either face tensor)."""
 
     courant: bool = False
     damping: bool = False
     kerr: bool = False
     saturable: bool = False
+    faces: bool = False
     source_weights: bool = False
     inputs: bool = False
     probe_weights: bool = False
@@ -69,9 +89,21 @@ class Grads:
     damping: torch.Tensor | None = None
     kerr: torch.Tensor | None = None
     saturable: torch.Tensor | None = None
+    faces: tuple[torch.Tensor, torch.Tensor] | None = None
     source_weights: torch.Tensor | None = None
     inputs: torch.Tensor | None = None
     probe_weights: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """A forward pass: power (B, P), frames (B, F, nx, ny), checkpoints (B, S - 1, 2, nx, ny)
+    and traces (B, T, C); the unrequested ones have zero length."""
+
+    power: torch.Tensor
+    frames: torch.Tensor
+    checkpoints: torch.Tensor
+    traces: torch.Tensor
 
 
 def segments(steps: int, every: int) -> int:
@@ -87,9 +119,10 @@ def finish_linear(p: Problem, sums: Grads) -> Grads:
     """Linear-case gradients from the backends' time sums.
 
     With constant maps the adjoint is carried as nu[m] = a lambda[m],
-    a = 1 / (1 + b/2), and the backends return sum(nu[n+1] L u[n]),
-    sum(nu[n+1] (u[n-1] - u[n+1])) and sum(x[n] nu[n+1]), which scale by 2 c,
-    1/2 and 1 into the courant, damping and source-weight gradients.
+    a = 1 / (1 + b/2), and the backends return sum(nu[n+1] A' u[n]) (A' the
+    Laplacian or the divergence form), sum(nu[n+1] (u[n-1] - u[n+1])) and
+    sum(x[n] nu[n+1]), which scale by 2 c, 1/2 and 1 into the courant, damping
+    and source-weight gradients; the face gradients need no scaling.
     """
     def scaled(g: torch.Tensor | None, factor) -> torch.Tensor | None:
         return None if g is None else g * factor

@@ -12,8 +12,15 @@ a = 1 / (1 + b/2), which is the reference's update (e a = 2 a - 1) with one map
 fewer. Map stacks: linear ``maps = [courant^2, a]``; nonlinear ``maps =
 [courant, kerr, 1 + damping/2, saturable/2]``, absent terms as zeros, so that
 with d = 1 + u^2/A^2, a = d / (d (1 + damping/2) + saturable/2): one division.
+Density media (linear) add ``faces`` (2, nx+2, ny+2): faces[0, i, j] is the
+coefficient of the face between padded cells (i-1, j) and (i, j), faces[1, i, j]
+that between (i, j-1) and (i, j); c^2 L becomes c^2 div(f grad). Without
+density ``faces`` has zero length.
 ``k`` is ``(1/2, 1, 2, 4)`` in the working dtype, so that float32 stays float32.
 An optional output is skipped when its array has zero length in its first axis.
+``lengths`` (B,) are the steps integrated into each sample's power: a sample
+stops stepping there unless frames or traces are recorded, and its adjoint
+starts there. Traced cells ``tr_i, tr_j`` record u[n+1] after every step n.
 The equations are in :mod:`designer.physics.fused`.
 """
 from __future__ import annotations
@@ -56,6 +63,18 @@ def _nonlinear_step(u1, u0, out, courant, kerr, damping_term, saturable_term, in
 
 
 @njit(**_JIT)
+def _density_step(u1, u0, out, c2, a, fx, fy, k):
+    two = k[2]
+    for i in range(1, u1.shape[0] - 1):
+        for j in range(1, u1.shape[1] - 1):
+            uc = u1[i, j]
+            div = (fx[i + 1, j] * (u1[i + 1, j] - uc) - fx[i, j] * (uc - u1[i - 1, j])
+                   + fy[i, j + 1] * (u1[i, j + 1] - uc) - fy[i, j] * (uc - u1[i, j - 1]))
+            u = u0[i, j]
+            out[i, j] = u + a[i, j] * (two * (uc - u) + c2[i, j] * div)
+
+
+@njit(**_JIT)
 def _gain(nonlinear, maps, u, i, j, inv_a2, k):
     """a = 1 / (1 + b/2) at padded cell (i, j), b seen by field ``u``."""
     if not nonlinear:
@@ -65,10 +84,12 @@ def _gain(nonlinear, maps, u, i, j, inv_a2, k):
 
 
 @njit(**_JIT)
-def _advance(nonlinear, maps, inv_a2, k, u1, u0, out, xn, src_i, src_j, src_w):
+def _advance(nonlinear, maps, faces, inv_a2, k, u1, u0, out, xn, src_i, src_j, src_w):
     """u[n+1] into ``out`` from u[n] = ``u1`` and u[n-1] = ``u0``, source included."""
     if nonlinear:
         _nonlinear_step(u1, u0, out, maps[0], maps[1], maps[2], maps[3], inv_a2, k)
+    elif faces.shape[0]:
+        _density_step(u1, u0, out, maps[0], maps[1], faces[0], faces[1], k)
     else:
         _linear_step(u1, u0, out, maps[0], maps[1], k)
     for s in range(src_i.shape[0]):
@@ -77,12 +98,13 @@ def _advance(nonlinear, maps, inv_a2, k, u1, u0, out, xn, src_i, src_j, src_w):
 
 
 @njit(nogil=True, **_JIT)
-def forward(nonlinear, maps, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_w, pr_id,
-            power, ckpt, every, frames, record_every, first, stride):
-    """Run samples first, first + stride, ...; fill their ``power`` (B, P), checkpoints and frames.
+def forward(nonlinear, maps, faces, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_w, pr_id, tr_i, tr_j,
+            lengths, power, ckpt, every, frames, record_every, traces, first, stride):
+    """Run samples first, first + stride, ...; fill their ``power`` (B, P), checkpoints, frames and traces.
 
     ckpt (B, C, 2, nx, ny): (u[jK-1], u[jK]) for j = 1..C with K = ``every``.
     frames (B, F, nx, ny): u[n+1] for n = 0, r, 2r, ... with r = ``record_every``.
+    traces (B, T, C): u[n+1] at the traced cells.
     """
     batch, steps = x.shape
     nx, ny = maps.shape[1] - 2, maps.shape[2] - 2
@@ -90,15 +112,19 @@ def forward(nonlinear, maps, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_w
     acc = np.zeros(power.shape[1], maps.dtype)
     for b in range(first, batch, stride):
         f[:] = 0
-        for n in range(steps):
+        stop = steps if record_every > 0 or traces.shape[0] else lengths[b]
+        for n in range(stop):
             out = f[(n + 1) % 3]
             u1 = f[n % 3]
-            _advance(nonlinear, maps, inv_a2, k, u1, f[(n + 2) % 3], out, x[b, n], src_i, src_j, src_w)
-            acc[:] = 0
-            for s in range(pr_i.shape[0]):
-                v = out[pr_i[s] + 1, pr_j[s] + 1]
-                acc[pr_id[s]] += pr_w[s] * v * v
-            power[b] += acc
+            _advance(nonlinear, maps, faces, inv_a2, k, u1, f[(n + 2) % 3], out, x[b, n], src_i, src_j, src_w)
+            if n < lengths[b]:
+                acc[:] = 0
+                for s in range(pr_i.shape[0]):
+                    v = out[pr_i[s] + 1, pr_j[s] + 1]
+                    acc[pr_id[s]] += pr_w[s] * v * v
+                power[b] += acc
+            for s in range(tr_i.shape[0] if traces.shape[0] else 0):
+                traces[b, n, s] = out[tr_i[s] + 1, tr_j[s] + 1]
             c = (n + 1) // every - 1
             if (n + 1) % every == 0 and c < ckpt.shape[1]:
                 ckpt[b, c, 0] = u1[1:-1, 1:-1]
@@ -140,6 +166,46 @@ def _linear_adjoint(b, nu1, nu0, out, um1, un, up1, c2, a, xn, k, g_c, g_d, g_s)
                    + c2[i, j - 1] * nu1[i, j - 1] + c2[i, j + 1] * nu1[i, j + 1])
             v = nu0[i, j]
             out[i, j] = v + a[i, j] * (two * (nu1[i, j] - v) + lap)
+
+
+@njit(**_JIT)
+def _density_adjoint(b, nu1, nu0, out, w, um1, un, up1, c2, a, fx, fy, xn, k, gc, gfx, gfy, g_d, g_s):
+    """The linear adjoint with the divergence form: nu[n] = nu[n+2] + a (2 (nu[n+1] - nu[n+2]) + M w),
+    w = c^2 nu[n+1] (the scratch ``w``, filled a row ahead), M = div(f grad).
+
+    Accumulates sum(nu[n+1] M u[n]) into gc, -sum(grad w grad u[n]) per face into
+    gfx, gfy (laid out as ``faces``), all three always (the caller passes scratch
+    when it does not want them: one pass over the rows is the fast path), and
+    sum(nu[n+1] (u[n-1] - u[n+1])), sum(x[n] nu[n+1]) into g_d[b], g_s[b] when asked.
+    """
+    two = k[2]
+    nx, ny = out.shape[0] - 2, out.shape[1] - 2
+    for j in range(ny + 2):
+        w[0, j] = c2[0, j] * nu1[0, j]
+        w[1, j] = c2[1, j] * nu1[1, j]
+    for i in range(1, nx + 1):
+        for j in range(ny + 2):
+            w[i + 1, j] = c2[i + 1, j] * nu1[i + 1, j]
+        if g_d.shape[0]:
+            for j in range(1, ny + 1):
+                g_d[b, i, j] += nu1[i, j] * (um1[i, j] - up1[i, j])
+        if g_s.shape[0]:
+            for j in range(1, ny + 1):
+                g_s[b, i, j] += xn * nu1[i, j]
+        for j in range(1, ny + 1):
+            uc, wc = un[i, j], w[i, j]
+            ux0, ux1, uy0, uy1 = uc - un[i - 1, j], un[i + 1, j] - uc, uc - un[i, j - 1], un[i, j + 1] - uc
+            wx0, wx1, wy0, wy1 = wc - w[i - 1, j], w[i + 1, j] - wc, wc - w[i, j - 1], w[i, j + 1] - wc
+            f0, f1, f2, f3 = fx[i, j], fx[i + 1, j], fy[i, j], fy[i, j + 1]
+            gc[i, j] += nu1[i, j] * (f1 * ux1 - f0 * ux0 + f3 * uy1 - f2 * uy0)
+            gfx[i, j] -= wx0 * ux0
+            gfy[i, j] -= wy0 * uy0
+            v = nu0[i, j]
+            out[i, j] = v + a[i, j] * (two * (nu1[i, j] - v) + (f1 * wx1 - f0 * wx0 + f3 * wy1 - f2 * wy0))
+        # The last face of the row and the last row of faces: the ghost cell beyond is zero.
+        gfy[i, ny + 1] -= w[i, ny] * un[i, ny]
+    for j in range(1, ny + 1):
+        gfx[nx + 1, j] -= w[nx, j] * un[nx, j]
 
 
 @njit(**_JIT)
@@ -235,24 +301,38 @@ def _add_probe_adjoint(lam, u, gp, pr_i, pr_j, pr_w, pr_id, two):
         lam[i, j] += two * gp[pr_id[s]] * pr_w[s] * u[i, j]
 
 
+@njit(**_JIT)
+def _add_trace_adjoint(lam, b, m, tr_i, tr_j, tr_w, grad_traces):
+    """lam += dloss/du[m] from the traces, d(traces[:, m-1])'s gradient at the traced cells
+    (times a if linear); u[0] is not traced."""
+    if grad_traces.shape[0] and m >= 1:
+        for s in range(tr_i.shape[0]):
+            lam[tr_i[s] + 1, tr_j[s] + 1] += tr_w[s] * grad_traces[b, m - 1, s]
+
+
 @njit(nogil=True, **_JIT)
-def backward(nonlinear, maps, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_w, pr_id, adj_w,
-             grad_power, ckpt, every, first, stride, g_c, g_d, g_k, g_sat, g_s, g_x, q):
+def backward(nonlinear, maps, faces, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_w, pr_id, tr_i, tr_j,
+             lengths, adj_w, tr_w, grad_power, grad_traces, ckpt, every, first, stride,
+             g_c, g_d, g_k, g_sat, g_f, g_s, g_x, q):
     """Adjoint sweep of samples first, first + stride, ..., segment by segment from their checkpoints.
 
-    adj_w: probe weights as the adjoint adds them (times a in the linear case).
-    Per-sample outputs (B, nx+2, ny+2), padded: g_c, g_d, g_k, g_sat, g_s (the
-    linear ones are the sums named in :func:`_linear_adjoint`) and
-    q = sum_n u[n]^2; g_x (B, T) is d(loss)/d(inputs).
+    adj_w, tr_w: probe weights and trace scales as the adjoint adds them (a if
+    linear, else 1). Per-sample outputs (B, nx+2, ny+2), padded: g_c, g_d,
+    g_k, g_sat, g_s (the linear ones are the sums named in
+    :func:`_linear_adjoint`), g_f (B, 2, nx+2, ny+2) and q = sum_n u[n]^2;
+    g_x (B, T) is d(loss)/d(inputs). Sample b's sweep starts at its length.
     """
-    batch, steps = x.shape
     nx, ny = maps.shape[1] - 2, maps.shape[2] - 2
-    n_seg = max(1, -(-steps // every))
     two = k[2]
     seg = np.zeros((every + 2, nx + 2, ny + 2), maps.dtype)
     lam = np.zeros((3, nx + 2, ny + 2), maps.dtype)
+    w = np.zeros((nx + 2, ny + 2), maps.dtype)
     rows = np.zeros((5, ny + 2), maps.dtype)
-    for b in range(first, batch, stride):
+    # Where the courant or face sums are not wanted, the density adjoint writes them here.
+    scratch = np.zeros((3 if faces.shape[0] else 0, nx + 2, ny + 2), maps.dtype)
+    for b in range(first, x.shape[0], stride):
+        steps = lengths[b]
+        n_seg = -(-steps // every)
         lam[:] = 0
         for sg in range(n_seg - 1, -1, -1):
             start, stop = sg * every, min(sg * every + every, steps)
@@ -264,11 +344,12 @@ def backward(nonlinear, maps, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_
                 seg[1, 1:-1, 1:-1] = ckpt[b, sg - 1, 1]
             for n in range(start, stop):
                 m = n - start
-                _advance(nonlinear, maps, inv_a2, k, seg[m + 1], seg[m], seg[m + 2], x[b, n],
+                _advance(nonlinear, maps, faces, inv_a2, k, seg[m + 1], seg[m], seg[m + 2], x[b, n],
                          src_i, src_j, src_w)
             if sg == n_seg - 1:
                 top = lam[0] if nonlinear else lam[steps % 3]
                 _add_probe_adjoint(top, seg[stop - start + 1], grad_power[b], pr_i, pr_j, adj_w, pr_id, two)
+                _add_trace_adjoint(top, b, steps, tr_i, tr_j, tr_w, grad_traces)
             for n in range(stop - 1, start - 1, -1):
                 m = n - start
                 um1, un, up1 = seg[m], seg[m + 1], seg[m + 2]
@@ -284,11 +365,18 @@ def backward(nonlinear, maps, inv_a2, k, x, src_i, src_j, src_w, pr_i, pr_j, pr_
                         acc += src_w[s] * gain * late[i, j]
                     g_x[b, n] = acc
                 if nonlinear:
-                    _nonlinear_adjoint(b, lam[0], lam[1], lam[2], rows, um1, un, up1, maps[0], maps[1],
+                    out = lam[0]
+                    _nonlinear_adjoint(b, out, lam[1], lam[2], rows, um1, un, up1, maps[0], maps[1],
                                        maps[2], maps[3], inv_a2, x[b, n], k, g_c, g_d, g_k, g_sat, g_s)
-                    _add_probe_adjoint(lam[0], un, grad_power[b], pr_i, pr_j, adj_w, pr_id, two)
+                elif faces.shape[0]:
+                    out = lam[n % 3]
+                    gc = g_c[b] if g_c.shape[0] else scratch[0]
+                    gfx, gfy = (g_f[b, 0], g_f[b, 1]) if g_f.shape[0] else (scratch[1], scratch[2])
+                    _density_adjoint(b, late, lam[(n + 2) % 3], out, w, um1, un, up1, maps[0], maps[1],
+                                     faces[0], faces[1], x[b, n], k, gc, gfx, gfy, g_d, g_s)
                 else:
                     out = lam[n % 3]
                     _linear_adjoint(b, late, lam[(n + 2) % 3], out, um1, un, up1, maps[0], maps[1],
                                     x[b, n], k, g_c, g_d, g_s)
-                    _add_probe_adjoint(out, un, grad_power[b], pr_i, pr_j, adj_w, pr_id, two)
+                _add_probe_adjoint(out, un, grad_power[b], pr_i, pr_j, adj_w, pr_id, two)
+                _add_trace_adjoint(out, b, n, tr_i, tr_j, tr_w, grad_traces)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import torch
 
 __all__ = ["Medium", "laplacian", "face_coefficients", "divergence_form", "step", "simulate",
-           "simulate_traces", "energy"]
+           "simulate_traces", "energy", "check_lengths", "check_cells"]
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,30 @@ def _check_medium(medium: Medium) -> None:
             raise ValueError("a medium with `inv_density` must be linear (no kerr or saturable map).")
 
 
+def check_lengths(lengths: torch.Tensor | None, batch: int, steps: int) -> None:
+    """``lengths`` must be None or (B,) integers in [0, T]."""
+    if lengths is None:
+        return
+    if lengths.dtype.is_floating_point or lengths.dtype.is_complex or lengths.dtype == torch.bool:
+        raise ValueError(f"`lengths` must hold integers, but got dtype {lengths.dtype}.")
+    if tuple(lengths.shape) != (batch,):
+        raise ValueError(f"`lengths` must have shape ({batch},), one per sample, but got {tuple(lengths.shape)}.")
+    if batch and (int(lengths.min()) < 0 or int(lengths.max()) > steps):
+        raise ValueError(f"`lengths` must lie in [0, {steps}] (the number of steps), but got "
+                         f"[{int(lengths.min())}, {int(lengths.max())}].")
+
+
+def check_cells(cells: torch.Tensor, shape: tuple[int, ...]) -> None:
+    """``cells`` must be (C, ndim) integer indices inside a grid of ``shape``."""
+    if cells.dtype.is_floating_point or cells.dtype.is_complex or cells.dtype == torch.bool:
+        raise ValueError(f"`cells` must hold integer indices, but got dtype {cells.dtype}.")
+    if cells.dim() != 2 or cells.shape[1] != len(shape):
+        raise ValueError(f"`cells` must have shape (C, {len(shape)}), but got {tuple(cells.shape)}.")
+    outside = ((cells < 0) | (cells >= torch.tensor(shape, device=cells.device))).any(1)
+    if bool(outside.any()):
+        raise ValueError(f"`cells` must lie inside the grid {shape}, but got {cells[outside][0].tolist()}.")
+
+
 def _mask(lengths: torch.Tensor | None, n: int, like: torch.Tensor) -> torch.Tensor | None:
     """1 for the samples still integrating at step n (n < lengths), as a (B, 1) weight."""
     if lengths is None:
@@ -187,13 +211,14 @@ def simulate(
 
     source_weights: (*shape) injection pattern. inputs: (B, T) signals, one
     value per step. probe_weights: (P, *shape). lengths: (B,) integers, the
-    steps integrated into each sample's power (default T): sample b's power is
-    the sum over steps n < lengths[b] of the weighted u[n+1]^2. Returns the
+    steps integrated into each sample's power (default T), integers in [0, T]:
+    sample b's power is the sum over steps n < lengths[b] of the weighted u[n+1]^2. Returns the
     time-integrated probe intensities (B, P) and, when ``record_every > 0``,
     the field every that many steps, (B, ceil(T / record_every), *shape), else None.
     """
     _check_medium(medium)
     batch, steps = inputs.shape
+    check_lengths(lengths, batch, steps)
     shape = (batch,) + medium.shape
     u1 = inputs.new_zeros(shape)
     u0 = inputs.new_zeros(shape)
@@ -221,6 +246,7 @@ def simulate_traces(medium: Medium, source_weights: torch.Tensor, inputs: torch.
     :func:`simulate` is sum_n sum_c w_c traces[:, n, c]^2 over a probe's cells.
     """
     _check_medium(medium)
+    check_cells(cells, medium.shape)
     batch, steps = inputs.shape
     u1 = inputs.new_zeros((batch,) + medium.shape)
     u0 = torch.zeros_like(u1)

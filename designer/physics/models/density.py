@@ -12,7 +12,7 @@ with 0 the background fluid and 1 the material. Relative to the fluid the
 engine's maps are q = rho_0 / rho(x) (``inv_density``) and courant^2 =
 (c_0 dt / h)^2 kappa(x) / kappa_0, so that courant^2 q is the local Courant
 number squared. A sound-hard wall is the limit rho_1 -> infinity (q -> 0).
-The speeds are the simulated ones (``Material.simulated_speed_m_per_s``).
+The speeds and densities are the simulated ones (``Material.simulated_*``).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ __all__ = ["build", "local_speed", "ratios"]
 def ratios(cfg: Config) -> tuple[float, float]:
     """(rho_0 / rho_1, kappa_0 / kappa_1) of the template's fluid (0) and material (1)."""
     t = cfg.template
-    rho0, rho1 = t.background.density_kg_per_m3, t.material.density_kg_per_m3
+    rho0, rho1 = t.background.simulated_density_kg_per_m3, t.material.simulated_density_kg_per_m3
     c0, c1 = t.background.simulated_speed_m_per_s, t.material.simulated_speed_m_per_s
     return rho0 / rho1, (rho0 * c0 * c0) / (rho1 * c1 * c1)
 
