@@ -71,26 +71,10 @@ def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
     """
     medium = build_medium(rho, problem.cfg, problem.layout)
     k = problem.drive.factor
-    if lengths is not None and bool((lengths == inputs.shape[-1]).all()):
-        lengths = None  # every sample integrates the whole batch
+    extra = {} if lengths is None else {"lengths": (lengths * k).to(problem.device)}
     injected = problem.drive(inputs.to(problem.device, problem.dtype))
-    if lengths is None:
-        return problem.engine(medium, problem.layout.source_weights, injected, problem.layout.probe_weights)[0]
-    steps = (lengths * k).to(problem.device)
-    try:
-        return problem.engine(medium, problem.layout.source_weights, injected, problem.layout.probe_weights,
-                              lengths=steps)[0]
-    except TypeError as exc:
-        if "lengths" not in str(exc):
-            raise
-    # An engine without per-sample lengths (the fused one, so far): each length runs its own steps only.
-    parts, rows = [], []
-    for n in torch.unique(steps).tolist():
-        picked = torch.nonzero(steps == n).flatten()
-        parts.append(problem.engine(medium, problem.layout.source_weights, injected[picked, :n],
-                                    problem.layout.probe_weights)[0])
-        rows.append(picked)
-    return torch.cat(parts)[torch.argsort(torch.cat(rows))]
+    power, _ = problem.engine(medium, problem.layout.source_weights, injected, problem.layout.probe_weights, **extra)
+    return power
 
 
 @dataclass(frozen=True)
