@@ -53,7 +53,8 @@ def main() -> None:
 @click.option("--engine", type=click.Choice(["auto", "fused", "reference", "impulse"]), help="Override [simulation] engine.")
 @click.option("--seed", type=int, help="Override [training] seed.")
 @click.option("--data", type=click.Path(path_type=Path),
-              help="Corpus directory (Hillenbrand-style WAV files); sets [data] corpus = 'hillenbrand'.")
+              help="Data to train on: sets [data] path (and, for a config on the synthetic corpus, the source "
+                   "that reads PATH).")
 @click.option("--folds", type=click.IntRange(min=0), help="Override [training] folds (0: one split).")
 @click.option("--template", "template_name", help="Override the config's device template.")
 @click.option("--export", "exports", multiple=True, type=click.Choice(["gds", "stl", "msh", "vtu", "xdmf", "svg", "png"]),
@@ -70,10 +71,9 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, template_na
                        ("training.seed", seed), ("training.folds", folds)):
         if value is not None:
             overrides[key] = value
-    if data is not None:
-        overrides["data.path"] = str(data.resolve())
-        overrides["data.corpus"] = "hillenbrand"
     raw = read_config_data(config, overrides)
+    if data is not None:
+        _point_at_data(raw, data)
     if template_name is not None:
         raw["template"] = template_name
     cfg = parse_config(raw, str(config))
@@ -91,6 +91,19 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, template_na
             _echo_err(f"exporting and verifying {', '.join(exports)}\n")
         summary = fabricate_run(out, tuple(exports), summary)
     _print_summary(out, summary, time.perf_counter() - started)
+
+
+def _point_at_data(raw: dict, data: Path) -> None:
+    """Set the config document's [data] path to ``data``; a synthetic config takes the source that reads it."""
+    from .data import infer_source
+
+    table = raw.get("data")
+    if not isinstance(table, dict):
+        table = raw["data"] = {}
+    table["path"] = str(data.resolve())
+    if table.get("source", table.get("corpus", "synthetic")) == "synthetic":
+        table.pop("corpus", None)
+        table["source"] = infer_source(data)
 
 
 def _output_folder(config: Path, out: Path | None, resume: bool) -> Path:
@@ -150,21 +163,33 @@ def templates():
 
 
 @main.command()
-@click.option("--template", "template_name", required=True, help="Template name (see `designer templates`).")
+@click.option("--template", "template_name", help="Template name (see `designer templates`); "
+              "default photonic-soi with --data.")
+@click.option("--data", type=click.Path(exists=True, path_type=Path),
+              help="Fit the config to this dataset: class folders of WAV files, Hillenbrand recordings, "
+                   ".npz/.csv/X.npy arrays, or a UCR archive (.ts, .tsv, .txt).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("designer.toml"),
               show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @_one_line
-def init(template_name, out, force):
-    """Write a commented starter config for a template."""
-    from .starter import starter_config
+def init(template_name, data, out, force):
+    """Write a commented starter config for a template, or one fitted to a dataset (classes, lengths, probes)."""
+    from .design import atomic_write_text
+    from .starter import plan_for_data, starter_config
 
+    if template_name is None and data is None:
+        raise DesignerError("init: pass --template NAME (see `designer templates`) or --data PATH")
     if out.exists() and not force:
         raise DesignerError(f"{out}: exists; pass --force to overwrite")
-    from .design import atomic_write_text
+    plan = plan_for_data(data, out.parent) if data is not None else None
+    text = starter_config(template_name or "photonic-soi", plan)
+    from .config import parse_config
+    import tomllib
 
-    atomic_write_text(out, starter_config(template_name))
-    click.echo(f"wrote {out}")
+    parse_config(tomllib.loads(text), str(out))  # what is written must load as written
+    atomic_write_text(out, text)
+    click.echo(f"wrote {out}" + (f" for {len(plan.classes)} classes ({', '.join(plan.classes)}) of "
+                                 f"{plan.samples} {plan.source} samples" if plan else ""))
 
 
 from . import cli_fab  # noqa: E402,F401  (export, verify attach themselves to main)

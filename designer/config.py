@@ -92,15 +92,45 @@ class NonlinearitySpec:
 
 @dataclass(frozen=True)
 class DataSpec:
-    corpus: str = "synthetic"
+    """Where the labelled signals come from (``source``, a key of ``designer.data.SOURCES``) and how they are cut.
+
+    classes: free-text class names in probe order (empty: the source's own,
+    read from the data; ``vowels`` is the older spelling). sample_rate_hz: the
+    run's rate, one sample per time step; every source is resampled to it.
+    source_rate_hz: the data's own rate where its files do not say (arrays,
+    UCR); 0 takes sample_rate_hz. window_samples: centred training windows,
+    0 trains on whole signals. ring_down_samples: zero-input steps after
+    every signal before its probe power is read; -1 chooses from the
+    device's transit time (``designer.data.timing``). group_pattern /
+    groups_file: groups of the folders source (see ``designer.data.folders``).
+    test_path: the UCR test file, when it is not the _TRAIN file's _TEST sibling.
+    """
+
+    source: str = "synthetic"
     path: str = ""
-    vowels: tuple[str, ...] = ("ae", "ei", "iy")
+    classes: tuple[str, ...] = ()
     sexes: tuple[str, ...] = ("m", "w")
     sample_rate_hz: float = 10000.0
+    source_rate_hz: float = 0.0
     window_samples: int = 1000
+    ring_down_samples: int = -1
+    normalise: str = "peak"
+    group_pattern: str = ""
+    groups_file: str = ""
+    test_path: str = ""
     speakers_per_sex: int = 12  # synthetic corpus only
     test_fraction: float = 0.25
     seed: int = 0
+
+    @property
+    def vowels(self) -> tuple[str, ...]:
+        """The classes, under the name the vowel corpora give them."""
+        return self.classes
+
+    @property
+    def corpus(self) -> str:
+        """The source, under its older name."""
+        return self.source
 
 
 @dataclass(frozen=True)
@@ -181,13 +211,17 @@ CHOICES = {
     ("simulation", "dtype"): ("float32", "float64"),
     ("simulation", "device"): ("auto", "cpu", "cuda"),
     ("grid", "absorber_profile"): ("polynomial", "cosine"),
-    ("data", "corpus"): ("synthetic", "hillenbrand"),
+    ("data", "normalise"): ("peak", "none"),
     ("training", "init"): ("uniform", "random", "half"),
     ("constraints", "method"): ("none", "robust", "indicator", "both"),
     ("constraints", "filter"): ("conic", "gaussian"),
     ("sources", "kind"): ("point", "line"),
 }
 VOWELS = ("ae", "ah", "aw", "eh", "ei", "er", "ih", "iy", "oa", "oo", "uh", "uw")
+DATA_ALIASES = {"corpus": "source", "vowels": "classes"}
+"""Older [data] key names, still read."""
+DATA_PATHS = ("path", "groups_file", "test_path")
+"""[data] keys holding paths: relative to the config file, or package:NAME/..."""
 
 
 class _Checker:
@@ -289,7 +323,7 @@ def parse_config(data: dict, source: str) -> Config:
     for key in data:
         if key not in TOP_KEYS:
             check.unknown(key, TOP_KEYS)
-    for key in ("template", "grid", "design_region", "sources", "probes"):
+    for key in ("template", "grid", "design_region", "sources"):
         if key not in data:
             check.fail(key, "missing value" if key == "template" else "missing section")
     template_name = check.value("template", data["template"], str)
@@ -297,22 +331,71 @@ def parse_config(data: dict, source: str) -> Config:
         template = load_template(template_name)
     except TemplateError as exc:
         check.fail("template", str(exc))
-    sections = {name: check.build(cls, data.get(name, {}), name, name) for name, cls in SECTIONS.items()}
+    tables = {**data, "data": _data_aliases(data.get("data", {}), check)}
+    sections = {name: check.build(cls, tables.get(name, {}), name, name) for name, cls in SECTIONS.items()}
+    sections["data"] = _resolve_data(sections["data"], source, check)
     arrays = {}
     for name, cls in ARRAYS.items():
+        if name == "probes" and name not in data:
+            arrays[name] = _placed_probes(sections, arrays["sources"], template, check)
+            continue
         items = data[name]
         if not isinstance(items, list) or not items:
             check.fail(name, f"expected one or more [[{name}]] tables")
         arrays[name] = tuple(check.build(cls, t, f"{name}[{i}]", name) for i, t in enumerate(items))
-    path = sections["data"].path
-    if path and not Path(path).is_absolute():
-        # A relative corpus path is relative to the config file, not the working folder.
-        resolved = (Path(source).parent / path).resolve()
-        sections["data"] = dataclasses.replace(sections["data"], path=str(resolved))
     config = Config(source_file=source, name=check.value("name", data.get("name", Path(source).stem), str), template=template,
                     **sections, **arrays)
     _check_consistency(config, check)
     return config
+
+
+def _data_aliases(table, check: _Checker):
+    """The [data] table with older key names (corpus, vowels) read as the current ones."""
+    if not isinstance(table, dict):
+        return table
+    table = dict(table)
+    for old, new in DATA_ALIASES.items():
+        if old in table:
+            if new in table:
+                check.fail(f"data.{old}", f"is the older name of data.{new}; give only one of them")
+            table[new] = table.pop(old)
+    return table
+
+
+def _resolve_data(spec: DataSpec, source: str, check: _Checker) -> DataSpec:
+    """Paths made absolute, the source checked, and the classes filled in from the data when not given."""
+    from .data.registry import SOURCES, resolve_data_path, source_classes
+    from .errors import DesignerError
+
+    if spec.source not in SOURCES:
+        check.fail("data.source", f"expected one of {', '.join(SOURCES)}, got {spec.source!r}")
+    try:
+        paths = {k: resolve_data_path(getattr(spec, k), Path(source).parent) for k in DATA_PATHS}
+    except DesignerError as exc:
+        check.fail("data.path", str(exc))
+    spec = dataclasses.replace(spec, **paths)
+    if SOURCES[spec.source].needs_path and not spec.path:
+        check.fail("data.path", f"the {spec.source} source needs data: set [data] path or pass --data")
+    if not spec.classes:
+        try:
+            spec = dataclasses.replace(spec, classes=source_classes(spec))
+        except DesignerError as exc:
+            check.fail("data.path" if SOURCES[spec.source].needs_path else "data.classes", str(exc))
+    return spec
+
+
+def _placed_probes(sections: dict, sources: tuple[SourceSpec, ...], template: Template,
+                   check: _Checker) -> tuple[ProbeSpec, ...]:
+    """Probes for a config without [[probes]]: one per class along the output side (designer.placement)."""
+    from .placement import place_probes
+
+    p = template.printing
+    frame = max(1, round(p.frame_width_m / template.cell_size_m)) if p.frame_width_m > 0 else 0
+    edge = sections["grid"].absorber_cells + (frame if p.frame_around == "domain" else 0)  # as _inside counts it
+    try:
+        return place_probes(sections["grid"], sections["design_region"], sources, sections["data"].classes, edge)
+    except ValueError as exc:
+        check.fail("probes", str(exc))
 
 
 def _check_consistency(cfg: Config, check: _Checker) -> None:
@@ -325,7 +408,7 @@ def _check_consistency(cfg: Config, check: _Checker) -> None:
 def _check_numbers(cfg: Config, check: _Checker) -> None:
     positive = {
         "grid.nx": cfg.grid.nx, "grid.ny": cfg.grid.ny,
-        "data.sample_rate_hz": cfg.data.sample_rate_hz, "data.window_samples": cfg.data.window_samples,
+        "data.sample_rate_hz": cfg.data.sample_rate_hz,
         "training.epochs": cfg.training.epochs, "training.batch_size": cfg.training.batch_size,
         "training.learning_rate": cfg.training.learning_rate, "constraints.beta_start": cfg.constraints.beta_start,
         "constraints.beta_every_epochs": cfg.constraints.beta_every_epochs,
@@ -428,16 +511,35 @@ def _check_geometry(cfg: Config, check: _Checker) -> None:
 
 
 def _check_data(cfg: Config, check: _Checker) -> None:
+    from .data.registry import SOURCES
+
     d = cfg.data
-    for i, v in enumerate(d.vowels):
-        if v not in VOWELS:
-            check.fail(f"data.vowels[{i}]", f"expected one of {', '.join(VOWELS)}, got {v!r}")
-    if len(set(d.vowels)) != len(d.vowels) or len(d.vowels) < 2:
-        check.fail("data.vowels", f"expected two or more distinct vowels, got {list(d.vowels)}")
-    for i, s in enumerate(d.sexes):
-        if s not in ("m", "w", "b", "g"):
-            check.fail(f"data.sexes[{i}]", f"expected one of m, w, b, g, got {s!r}")
-    if len(cfg.probes) != len(d.vowels):
-        check.fail("probes", f"expected one probe per class ({len(d.vowels)} for vowels {list(d.vowels)}), got {len(cfg.probes)}")
-    if d.corpus == "hillenbrand" and not d.path:
-        check.fail("data.path", "the hillenbrand corpus needs a directory: set [data] path or pass --data")
+    source = SOURCES[d.source]
+    for i, c in enumerate(d.classes):
+        if not c.strip():
+            check.fail(f"data.classes[{i}]", f"expected a class name, got {c!r}")
+    if len(set(d.classes)) != len(d.classes) or len(d.classes) < 2:
+        check.fail("data.classes", f"expected two or more distinct classes, got {list(d.classes)}")
+    if source.vowels:
+        for i, v in enumerate(d.classes):
+            if v not in VOWELS:
+                check.fail(f"data.classes[{i}]", f"the {d.source} source has vowels {', '.join(VOWELS)}, got {v!r}")
+        sexes = ("m", "w") if d.source == "synthetic" else ("m", "w", "b", "g")
+        if not d.sexes:
+            check.fail("data.sexes", f"expected one or more of {', '.join(sexes)}, got an empty list")
+        for i, s in enumerate(d.sexes):
+            if s not in sexes:
+                check.fail(f"data.sexes[{i}]", f"expected one of {', '.join(sexes)}, got {s!r}")
+    if d.window_samples < 0:
+        check.fail("data.window_samples", f"expected a window in samples, or 0 for whole signals, got {d.window_samples}")
+    if d.ring_down_samples < -1:
+        check.fail("data.ring_down_samples", f"expected 0 or more steps (-1: from the transit time), got {d.ring_down_samples}")
+    if d.source_rate_hz < 0:
+        check.fail("data.source_rate_hz", f"expected a positive rate (0: sample_rate_hz), got {d.source_rate_hz}")
+    only = {"group_pattern": "folders", "groups_file": "folders", "test_path": "ucr"}
+    for key, owner in only.items():
+        if getattr(d, key) and d.source != owner:
+            check.fail(f"data.{key}", f"read by the {owner} source only, but data.source is {d.source!r}")
+    if len(cfg.probes) != len(d.classes):
+        check.fail("probes", f"expected one probe per class ({len(d.classes)} for classes {list(d.classes)}), "
+                             f"got {len(cfg.probes)}")

@@ -5,14 +5,16 @@ import dataclasses
 import platform
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from .config import Config
 from .data import Corpus, Split
+from .data.record import data_record
 
-__all__ = ["design_meta", "placement", "versions"]
+__all__ = ["design_meta", "placement", "versions", "config_document"]
 
 
 def versions() -> dict:
@@ -42,13 +44,45 @@ def placement(cfg: Config) -> dict:
     }
 
 
+def _plain(value):
+    return [_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def config_document(cfg: Config, raw: dict | None, data_table: dict) -> dict:
+    """The config a design records: what was written (``raw``), or for a config made in code every
+    section of ``cfg``; either way with the resolved ``[data]`` table and the probes as placed."""
+    if raw:
+        doc = dict(raw)
+    else:
+        doc = {"template": cfg.template.name, "name": cfg.name}
+        for f in dataclasses.fields(cfg):
+            value = getattr(cfg, f.name)
+            if dataclasses.is_dataclass(value) and f.name != "template":
+                doc[f.name] = {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+        doc["sources"] = [dataclasses.asdict(s) for s in cfg.sources]
+    doc["data"] = data_table
+    doc["probes"] = [dataclasses.asdict(p) for p in cfg.probes]
+    return doc
+
+
+def _split_groups(corpus: Corpus, split: Split) -> dict:
+    """The groups on each side, listed when the data have groups (not one per sample)."""
+    if len(set(corpus.groups.tolist())) == len(corpus.groups):
+        return {"train_groups": len(split.train), "test_groups": len(split.test)}
+    return {"train_speakers": sorted(set(corpus.groups[split.train].tolist())),
+            "test_speakers": sorted(set(corpus.groups[split.test].tolist()))}
+
+
 def design_meta(cfg: Config, split: Split, corpus: Corpus, ls: dict, final: dict, history: list,
-                extra: dict) -> dict:
+                extra: dict, folder: Path) -> dict:
     t = cfg.template
     lengthscale = {k: v for k, v in ls.items() if k != "grayness"}
+    data_table, data_block = data_record(cfg, corpus, folder)
     return {
         "format": "designer-design/1",
-        "config": extra.get("config", {}),
+        "config": config_document(cfg, extra.get("config"), data_table),
+        "data": {**data_block, "ring_down_samples": cfg.data.ring_down_samples, "train_samples": len(split.train),
+                 "test_samples": len(split.test)},
         "config_file": cfg.source_file,
         "template": dataclasses.asdict(t),
         "units": {"length": t.length_unit, "time_step_s": cfg.dt_s, "cell_size_m": t.cell_size_m,
@@ -60,8 +94,7 @@ def design_meta(cfg: Config, split: Split, corpus: Corpus, ls: dict, final: dict
         "placement": placement(cfg),
         "split": {
             "fold": split.fold,
-            "train_speakers": sorted(set(corpus.speakers[split.train].tolist())),
-            "test_speakers": sorted(set(corpus.speakers[split.test].tolist())),
+            **_split_groups(corpus, split),
             "classes": list(corpus.classes),
         },
         "band": extra.get("band"),

@@ -1,63 +1,155 @@
-"""A commented starter config for ``designer init``."""
+"""A commented starter config for ``designer init``: for a template, or fitted to a dataset."""
 from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
 
 from templates import load_template
 
-__all__ = ["starter_config"]
+__all__ = ["starter_config", "DataPlan", "plan_for_data"]
+
+WHOLE_SIGNALS_MAX = 2000
+"""Signals up to this many samples are trained whole; longer ones in centred windows."""
+WINDOW_SAMPLES = 1000
+CELLS_PER_PROBE = 4
+"""Output-side cells per class: probes of radius 1.5 with a clear cell between them."""
 
 
-def starter_config(template_name: str) -> str:
-    """A runnable config for ``template_name`` with every section explained."""
+@dataclass(frozen=True)
+class DataPlan:
+    """What ``designer init --data`` read from a dataset and chose for it."""
+
+    source: str
+    path: str
+    classes: tuple[str, ...]
+    sample_rate_hz: float
+    window_samples: int
+    given_split: bool
+    samples: int
+    min_length: int
+    max_length: int
+    groups: int
+
+
+def plan_for_data(path: Path, config_dir: Path) -> DataPlan:
+    """Read the dataset at ``path`` (any source but synthetic) and choose the data settings for it."""
+    from .config import DataSpec
+    from .data import infer_source, load_corpus, source_classes
+
+    path = Path(path).resolve()
+    source = infer_source(path)
+    spec = DataSpec(source=source, path=str(path))
+    spec = dataclasses.replace(spec, classes=source_classes(spec))
+    corpus = load_corpus(spec)
+    lengths = corpus.lengths
+    window = 0 if lengths.max() <= WHOLE_SIGNALS_MAX else WINDOW_SAMPLES
+    try:
+        shown = path.relative_to(config_dir.resolve())
+    except ValueError:
+        shown = path
+    return DataPlan(source, str(shown), corpus.classes, spec.sample_rate_hz, window, corpus.is_test is not None,
+                    len(lengths), int(lengths.min()), int(lengths.max()), len(set(corpus.groups.tolist())))
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text)  # a TOML basic string: quotes and backslashes escaped
+
+
+def _toml_list(items) -> str:
+    return "[" + ", ".join(_toml_string(c) for c in items) + "]"
+
+
+def _data_section(plan: DataPlan | None) -> str:
+    if plan is None:
+        return '''[data]
+source = "synthetic"           # synthetic (built in) | hillenbrand | folders | arrays | ucr (the last four need path)
+path = ""                      # relative to this file, or package:NAME/sub/path for files an installed package ships
+classes = ["ae", "ei", "iy"]   # class names in probe order (free text; vowel codes for synthetic / hillenbrand)
+sexes = ["m", "w"]
+sample_rate_hz = 10000.0       # one sample per time step; every source is resampled to it
+window_samples = 1000          # centred training windows (0: whole signals); tests use whole signals
+ring_down_samples = -1         # zero input after each signal; -1: one transit time when signals are short
+speakers_per_sex = 20          # synthetic corpus only
+test_fraction = 0.25           # held-out groups (speakers) when folds = 0
+seed = 0
+'''
+    split = ("the archive's own train/test split is used (folds must stay 0)" if plan.given_split
+             else f"{plan.groups} groups; test_fraction of them held out")
+    window_note = "whole signals" if plan.window_samples == 0 else "centred training windows"
+    return f'''[data]                         # read by `designer init --data`: {plan.samples} samples, {len(plan.classes)} classes,
+                               # lengths {plan.min_length}..{plan.max_length} samples; {split}
+source = "{plan.source}"
+path = {_toml_string(plan.path)}
+classes = {_toml_list(plan.classes)}
+sample_rate_hz = {plan.sample_rate_hz:.1f}       # one sample per time step{"" if plan.source in ("folders", "hillenbrand") else " (the files give no rate)"}
+window_samples = {plan.window_samples}             # {window_note}; tests use whole signals
+ring_down_samples = -1         # zero input after each signal; -1: one transit time when signals are short
+test_fraction = 0.25
+seed = 0
+'''
+
+
+def _probes_section(nx: int, ny: int, region: tuple[int, int, int, int], source: tuple[int, int], edge_cells: int,
+                    classes: tuple[str, ...]) -> str:
+    from .config import GridSpec, RegionSpec, SourceSpec
+    from .placement import place_probes
+
+    x0, x1, y0, y1 = region
+    probes = place_probes(GridSpec(nx, ny, absorber_cells=15), RegionSpec(x0, x1, y0, y1), (SourceSpec(*source),),
+                          classes, edge_cells)
+    blocks = []
+    for i, p in enumerate(probes):
+        head = "[[probes]]                     # one probe per class, in the order of [data] classes" if i == 0 \
+            else "[[probes]]"
+        blocks.append(f'{head}\nname = {_toml_string(p.name)}\nx_cells = {p.x_cells}\ny_cells = {p.y_cells}\n'
+                      f'radius_cells = {p.radius_cells:g}\n')
+    return "\n".join(blocks)
+
+
+def starter_config(template_name: str, plan: DataPlan | None = None) -> str:
+    """A runnable config for ``template_name`` with every section explained (fitted to ``plan``'s data)."""
     t = load_template(template_name)
     u = t.length_unit
     h = t.to_unit(t.cell_size_m)
+    classes = plan.classes if plan else ("ae", "ei", "iy")
+    height = max(48, CELLS_PER_PROBE * len(classes))
     # A frame around the whole domain stands outside the absorbing layer: shift everything inward.
     p = t.printing
     f = max(1, round(p.frame_width_m / t.cell_size_m)) if p.frame_width_m > 0 and p.frame_around == "domain" else 0
+    nx, ny = 130 + 2 * f, height + 32 + 2 * f
+    region = (26 + f, 104 + f, 16 + f, 16 + height + f)
+    source = (20 + f, ny // 2)
+    folds_note = "0: the archive's split" if plan and plan.given_split else "0: one group-aware split"
     return f'''# designer config, starter for template "{t.name}"
 # ({t.description}; cell {h:g} {u}, minimum feature {t.to_unit(t.min_solid_m):g} {u} solid,
 # {t.to_unit(t.min_void_m):g} {u} void.) Run:  designer optimize THIS_FILE
 template = "{t.name}"
 
 [grid]                         # the template fixes the cell size, the config the grid
-nx = {130 + 2 * f}                       # cells along x ({(130 + 2 * f) * h:g} {u})
-ny = {80 + 2 * f}                        # cells along y ({(80 + 2 * f) * h:g} {u})
+nx = {nx}                       # cells along x ({nx * h:g} {u})
+ny = {ny}                        # cells along y ({ny * h:g} {u})
 absorber_cells = 15            # width of the absorbing layer on every side
 absorber_strength = 0.5        # peak damping per time step
 absorber_profile = "polynomial"  # polynomial | cosine
 absorber_order = 2.0
 
 [design_region]                # cells [x0, x1) x [y0, y1) whose material is trained
-x0_cells = {26 + f}
-x1_cells = {104 + f}
-y0_cells = {16 + f}
-y1_cells = {64 + f}
+x0_cells = {region[0]}
+x1_cells = {region[1]}
+y0_cells = {region[2]}
+y1_cells = {region[3]}
 keepout_cells = 2              # background margin kept around sources and probes
 
 [[sources]]                    # kind = "point", or "line" with x_end_cells / y_end_cells
 name = "input"
 kind = "point"
-x_cells = {20 + f}
-y_cells = {40 + f}
+x_cells = {source[0]}
+y_cells = {source[1]}
 
-[[probes]]                     # one probe per class, in the order of [data] vowels
-name = "ae"
-x_cells = {110 + f}
-y_cells = {28 + f}
-radius_cells = 2.0
-
-[[probes]]
-name = "ei"
-x_cells = {110 + f}
-y_cells = {40 + f}
-radius_cells = 2.0
-
-[[probes]]
-name = "iy"
-x_cells = {110 + f}
-y_cells = {52 + f}
-radius_cells = 2.0
-
+# Probes: leave out every [[probes]] table to have one placed per class along the output side.
+{_probes_section(nx, ny, region, source, 15 + f, classes)}
 [simulation]
 engine = "auto"                # auto | fused | reference
 dtype = "float32"              # float32 | float64
@@ -70,23 +162,13 @@ kerr = 0.0                     # Courant-number change per unit field^2
 saturable_absorption = 0.0     # peak damping per step of the saturable absorber
 saturation_amplitude = 1.0
 
-[data]
-corpus = "synthetic"           # synthetic (built in) | hillenbrand (needs path or --data)
-path = ""
-vowels = ["ae", "ei", "iy"]
-sexes = ["m", "w"]
-sample_rate_hz = 10000.0
-window_samples = 1000          # centred training windows; tests use full recordings
-speakers_per_sex = 20          # synthetic corpus only
-test_fraction = 0.25           # held-out speakers when folds = 0
-seed = 0
-
+{_data_section(plan)}
 [training]
 epochs = 24
 batch_size = 18
 learning_rate = 0.3            # Adam step on the latent field (logits of the density)
 lr_decay = 0.92                # learning rate multiplier per epoch
-folds = 0                      # 0: one speaker-grouped split; k >= 2: k-fold cross-validation
+folds = 0                      # {folds_note}; k >= 2: k-fold cross-validation
 fold = -1                      # with folds: only this fold (-1: all)
 seed = 0
 init = "uniform"               # uniform | random | half

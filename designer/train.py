@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from .config import Config
-from .data import Corpus, Split, batches, load_corpus, make_split
+from .data import Corpus, Split, batches, load_corpus, make_split, ring_down_steps, with_ring_down
+from .data.record import check_fits
 from .density import DensityModel, fabricated_coverage, make_density_model
 from .design import atomic_write_bytes, atomic_write_text, npz_bytes, read_npz, save_design
 from .drive import Drive, drive_for
@@ -96,8 +97,9 @@ def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.T
     times more steps per sample, so the same signals drive the finer grid.
     """
     losses, preds, labels, idx, logp = [], [], [], [], []
-    for x, y, chunk in batches(corpus, indices, batch_size, window, dtype=problem.dtype):
-        power = probe_power(problem, rho, x)
+    ring_down = ring_down_steps(problem.cfg, corpus)
+    for x, y, chunk, lengths in batches(corpus, indices, batch_size, window, dtype=problem.dtype, ring_down=ring_down):
+        power = probe_power(problem, rho, x, lengths)
         lp = log_probabilities(power).cpu()
         losses.append(float(cross_entropy(power, y.to(problem.device))) * len(chunk))
         preds.append(lp.argmax(-1).numpy())
@@ -226,7 +228,7 @@ _TRAINING_KEYS = ("epoch", "beta", "learning_rate", "train_loss_running", "epoch
 
 
 def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, x: torch.Tensor,
-                         y: torch.Tensor) -> float:
+                         y: torch.Tensor, lengths: torch.Tensor | None = None) -> float:
     """Add the batch loss's gradient to ``theta.grad``; return the loss.
 
     The loss is the mean over the density variants (eroded, nominal, dilated
@@ -237,7 +239,7 @@ def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, 
     variants = problem.density.training(theta, beta, epoch)
     total = 0.0
     for rho in variants:
-        part = cross_entropy(probe_power(problem, rho, x), y) / len(variants)
+        part = cross_entropy(probe_power(problem, rho, x, lengths), y) / len(variants)
         part.backward(retain_graph=True)  # the variants share the filter's graph
         total += float(part.detach())
         del part
@@ -251,7 +253,14 @@ def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, 
 def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: bool = False,
                echo: Callable[[str], None] | None = None, engine: str | None = None,
                device: str | None = None, extra_meta: dict | None = None) -> dict:
-    """Train one fold into ``folder``; returns the final metrics."""
+    """Train one fold into ``folder``; returns the final metrics.
+
+    ``corpus`` may be any :class:`~designer.data.Corpus`, loaded or made in
+    code; a corpus the config does not describe is stored beside the design,
+    so the run can be exported, verified and reported like any other.
+    """
+    check_fits(cfg, corpus)
+    cfg = with_ring_down(cfg, corpus)
     folder.mkdir(parents=True, exist_ok=True)
     problem = make_problem(cfg, engine=engine, device=device)
     progress = _Progress(echo)
@@ -276,10 +285,11 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         rng = np.random.default_rng([t.seed, epoch])
         n_batches = math.ceil(len(split.train) / t.batch_size)
         running, seen, tick = 0.0, 0, time.perf_counter()
-        for b, (x, y, chunk) in enumerate(batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
-                                                  rng=rng, dtype=problem.dtype)):
+        for b, (x, y, chunk, lengths) in enumerate(batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
+                                                           rng=rng, dtype=problem.dtype,
+                                                           ring_down=cfg.data.ring_down_samples)):
             opt.zero_grad()
-            loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device))
+            loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths)
             opt.step()
             running += loss * len(chunk)
             seen += len(chunk)
@@ -387,7 +397,7 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
         "seconds_per_epoch": float(np.mean([h["epoch_seconds"] for h in history if not h.get("selected")])) if history else None,
     }
     ls = problem.density.lengthscale(binary, smooth)
-    meta = provenance.design_meta(cfg, split, corpus, ls, final, history, extra_meta)
+    meta = provenance.design_meta(cfg, split, corpus, ls, final, history, extra_meta, folder)
     meta["metrics"]["confusions"] = confusions  # per epoch: rows true, columns predicted
     save_design(folder, arrays, meta)
     return final
@@ -395,29 +405,32 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
 
 def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,
              engine: str | None = None, device: str | None = None, config_data: dict | None = None) -> dict:
-    """Run ``cfg`` into ``out``: one design, or one per fold with a summary."""
+    """Run ``cfg`` into ``out``: one design, or one per fold with a summary.
+
+    The data are loaded, checked and split before anything is written, so bad
+    data leave no output.
+    """
     from .band import band_report, check_band
 
     corpus = load_corpus(cfg.data)
     band = band_report(corpus.signals, cfg)
     warning = check_band(band, cfg)  # refuses, before any training, signals the model does not describe
+    t = cfg.training
+    folds = [0] if not t.folds else range(t.folds) if t.fold < 0 else [t.fold]
+    splits = {k: make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed) for k in folds}
     if echo:
         echo(f"band: {band.line()}\n" + (f"{warning}\n" if warning else ""))
     out.mkdir(parents=True, exist_ok=True)
-    t = cfg.training
     extra = {"config": config_data or {}, "band": band.as_dict()}
     if not t.folds:
-        split = make_split(corpus, 0, 0, cfg.data.test_fraction, cfg.data.seed)
-        final = train_fold(cfg, corpus, split, out, resume, echo, engine, device, extra)
+        final = train_fold(cfg, corpus, splits[0], out, resume, echo, engine, device, extra)
         summary = {"folds": [final]}
     else:
-        folds = range(t.folds) if t.fold < 0 else [t.fold]
         results = []
         for k in folds:
             if echo:
                 echo(f"fold {k + 1}/{t.folds}\n")
-            split = make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed)
-            results.append(train_fold(cfg, corpus, split, out / f"fold-{k}", resume, echo, engine, device, extra))
+            results.append(train_fold(cfg, corpus, splits[k], out / f"fold-{k}", resume, echo, engine, device, extra))
         summary = {"folds": results}
     summary.update(_mean_std(summary["folds"]))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))

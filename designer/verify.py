@@ -17,7 +17,8 @@ import torch
 import fabrication as fab
 
 from .config import Config, load_config
-from .data import Corpus, load_corpus, make_split
+from .data import Corpus, infer_source, load_corpus, make_split
+from .data.record import check_same_data
 from .design import Design, load_design
 from .errors import DesignerError
 from .fab import config_of, fab_layout, fab_process
@@ -94,11 +95,24 @@ def _with_contrast(cfg: Config, percent: float) -> Config:
 
 
 def _test_set(cfg: Config, design: Design | None, data: Path | None) -> tuple[Corpus, np.ndarray]:
+    """The design's test set, rebuilt from the data it records, or the test samples of other ``data``.
+
+    ``data`` is read by the design's source (a design trained on the
+    built-in synthetic vowels reads recordings, by the kind of ``data``) with
+    the design's classes; all of it is classified, or only its test half when
+    it comes with its own split.
+    """
     if data is not None:
-        spec = dataclasses.replace(cfg.data, corpus="hillenbrand", path=str(data))
+        source = infer_source(data) if cfg.data.source == "synthetic" else cfg.data.source
+        spec = dataclasses.replace(cfg.data, source=source, path=str(Path(data).resolve()), test_path="",
+                                   group_pattern="", groups_file="")
         corpus = load_corpus(spec)
+        if corpus.is_test is not None:
+            return corpus, np.flatnonzero(corpus.is_test)
         return corpus, np.arange(len(corpus.labels))
     corpus = load_corpus(cfg.data)
+    if design is not None:
+        check_same_data(corpus, design.meta.get("data"), cfg.data.path or f"the {cfg.data.source} source")
     if design is not None and "test_indices" in design.arrays:
         return corpus, np.asarray(design.arrays["test_indices"])
     t = cfg.training

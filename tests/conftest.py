@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def write_toml(path: Path, data: dict) -> Path:
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, str):
-            return f'"{v}"'
+            return json.dumps(v)  # a TOML basic string: quotes and backslashes escaped
         if isinstance(v, list):
             return "[" + ", ".join(value(x) for x in v) + "]"
         return repr(v)

@@ -1,4 +1,4 @@
-"""A built-in synthetic vowel corpus: a source-filter speech synthesiser.
+"""Source ``synthetic``: a built-in vowel corpus from a source-filter speech synthesiser.
 
 A glottal pulse train (Rosenberg 1971 pulse shape, with jitter and shimmer)
 drives a cascade of second-order formant resonators (Klatt 1980, "Software for
@@ -12,11 +12,18 @@ perturbation, jitter, onset, duration and noise, all from a fixed seed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.signal import lfilter
 
-__all__ = ["FORMANTS_HZ", "SyntheticSpeaker", "synthesize_corpus", "synthesize_vowel"]
+from ..errors import DesignerError
+from .corpus import Corpus
+
+if TYPE_CHECKING:
+    from ..config import DataSpec
+
+__all__ = ["FORMANTS_HZ", "SyntheticSpeaker", "synthesize_corpus", "synthesize_vowel", "load_synthetic"]
 
 # (F0, F1, F2, F3) in Hz, Hillenbrand et al. (1995), Table V.
 FORMANTS_HZ: dict[str, dict[str, tuple[float, float, float, float]]] = {
@@ -118,7 +125,7 @@ def synthesize_corpus(vowels, sexes, speakers_per_sex: int, fs: float, seed: int
     signals, labels, speakers = [], [], []
     for sex in sexes:
         if sex not in FORMANTS_HZ:
-            raise ValueError(f"the synthetic corpus has sexes {', '.join(FORMANTS_HZ)}, got {sex!r}")
+            raise DesignerError(f"the synthetic corpus has sexes {', '.join(FORMANTS_HZ)}, got {sex!r}")
         for number in range(1, speakers_per_sex + 1):
             spk = SyntheticSpeaker(sex, number, tract_scale=float(np.clip(1 + 0.05 * rng.standard_normal(), 0.8, 1.2)),
                                    f0_scale=float(np.clip(1 + 0.12 * rng.standard_normal(), 0.7, 1.4)),
@@ -128,3 +135,14 @@ def synthesize_corpus(vowels, sexes, speakers_per_sex: int, fs: float, seed: int
                 labels.append(label)
                 speakers.append(f"{sex}{number:02d}")
     return signals, np.array(labels), np.array(speakers)
+
+
+def load_synthetic(spec: "DataSpec") -> Corpus:
+    """The synthetic corpus for ``spec``: one group per speaker, folds balance the sexes."""
+    from .hillenbrand import DEFAULT_VOWELS
+
+    vowels = tuple(spec.classes or DEFAULT_VOWELS)
+    signals, labels, speakers = synthesize_corpus(vowels, spec.sexes, spec.speakers_per_sex, spec.sample_rate_hz,
+                                                  spec.seed)
+    return Corpus(tuple(signals), labels, speakers, vowels, spec.sample_rate_hz,
+                  strata=np.array([s[0] for s in speakers]), spec=spec)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import Corpus, load_corpus
+from ..data import Corpus, load_corpus, ring_down_steps
 from ..design import atomic_write_text
 from ..errors import DesignerError
 from ..verify import read_part
@@ -211,8 +211,9 @@ def _fields(fold: Fold, emit, p: str, where: str, corpus: Corpus) -> tuple[Figur
     picks = fields.representative_samples(corpus.labels, test, len(fold.classes))
     if len(picks) == 0:
         return ()
-    run = fields.simulate_fields(fold.cfg, fold.design.arrays["binary"], [corpus.signals[i] for i in picks],
-                                 corpus.labels[picks])
+    ring_down = ring_down_steps(fold.cfg, corpus)  # the zero input that follows each signal in training
+    run = fields.simulate_fields(fold.cfg, fold.design.arrays["binary"],
+                                 [np.pad(corpus.signals[i], (0, ring_down)) for i in picks], corpus.labels[picks])
     speakers = ", ".join(str(corpus.speakers[i]) for i in picks)
     return (
         emit(fields.intensity_figure(run, fold.design.arrays["binary"], fold.layout, fold.classes,

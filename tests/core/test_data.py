@@ -1,11 +1,11 @@
-"""Corpora: the synthetic generator and the Hillenbrand loader, and speaker-grouped folds."""
+"""The vowel corpora: the synthetic generator, the Hillenbrand loader, speaker-grouped folds, batches."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from designer.config import DataSpec
-from designer.data import batches, centred_window, load_corpus, make_split, speaker_folds
+from designer.data import batches, centred_window, group_folds, load_corpus, make_split
 from designer.data.synthetic import FORMANTS_HZ
 from tests.conftest import HILLENBRAND
 
@@ -23,7 +23,7 @@ def test_synthetic_corpus_is_reproducible_and_normalised():
 
 def test_synthetic_formants_show_in_the_spectrum():
     """The strongest low-frequency peak sits near the table's F1 (men, 'ah' vs 'iy')."""
-    corpus = load_corpus(DataSpec(vowels=("ah", "iy"), sexes=("m",), speakers_per_sex=6, sample_rate_hz=10000.0))
+    corpus = load_corpus(DataSpec(classes=("ah", "iy"), sexes=("m",), speakers_per_sex=6, sample_rate_hz=10000.0))
     f1 = {}
     for label, vowel in enumerate(corpus.classes):
         peaks = []
@@ -39,7 +39,7 @@ def test_synthetic_formants_show_in_the_spectrum():
 
 def test_speaker_folds_never_share_a_speaker_and_balance_sexes():
     corpus = load_corpus(DataSpec(speakers_per_sex=10))
-    folds = speaker_folds(corpus.speakers, 5, seed=0)
+    folds = group_folds(corpus.groups, 5, seed=0, strata=corpus.strata)
     assert sorted(np.concatenate(folds).tolist()) == list(range(len(corpus.labels)))
     for k in range(5):
         split = make_split(corpus, 5, k, 0.25, 0)
@@ -55,22 +55,22 @@ def test_windows_and_full_length_batches():
     np.testing.assert_array_equal(centred_window(x[:2], 4), [0, 0, 1, 0])
     corpus = load_corpus(DataSpec(speakers_per_sex=2))
     idx = np.arange(len(corpus.labels))
-    (xb, yb, chunk), *_ = list(batches(corpus, idx, 64, window=None))
+    (xb, yb, chunk, lengths), *_ = list(batches(corpus, idx, 64, window=None))
     assert xb.shape == (len(idx), max(len(s) for s in corpus.signals))
-    lengths = [len(corpus.signals[i]) for i in chunk]
-    assert lengths == sorted(lengths)
+    own = [len(corpus.signals[i]) for i in chunk]
+    assert own == sorted(own) and lengths.tolist() == own
 
 
 @pytest.mark.skipif(not HILLENBRAND.is_dir(), reason="Hillenbrand recordings not present")
 def test_hillenbrand_loader_reads_resamples_and_groups_speakers():
-    spec = DataSpec(corpus="hillenbrand", path=str(HILLENBRAND), sample_rate_hz=10000.0)
+    spec = DataSpec(source="hillenbrand", path=str(HILLENBRAND), sample_rate_hz=10000.0)
     corpus = load_corpus(spec)
     assert set(corpus.classes) == {"ae", "ei", "iy"}
     assert len(corpus.labels) > 100 and {s[0] for s in corpus.speakers} == {"m", "w"}
     for x in corpus.signals[:5]:
         assert np.abs(x).max() == pytest.approx(1.0)
         assert 1500 < len(x) < 10000  # 0.15 - 1 s at 10 kHz
-    only_men = load_corpus(DataSpec(corpus="hillenbrand", path=str(HILLENBRAND), sexes=("m",), vowels=("iy", "ae")))
+    only_men = load_corpus(DataSpec(source="hillenbrand", path=str(HILLENBRAND), sexes=("m",), classes=("iy", "ae")))
     assert {s[0] for s in only_men.speakers} == {"m"} and set(only_men.labels.tolist()) == {0, 1}
     for k in range(5):
         split = make_split(corpus, 5, k, 0.25, 0)
@@ -81,4 +81,4 @@ def test_missing_corpus_directory_is_a_clear_error(tmp_path):
     from designer.errors import DesignerError
 
     with pytest.raises(DesignerError, match="corpus directory not found"):
-        load_corpus(DataSpec(corpus="hillenbrand", path=str(tmp_path / "none")))
+        load_corpus(DataSpec(source="hillenbrand", path=str(tmp_path / "none")))

@@ -40,9 +40,12 @@ def test_init_unknown_template_lists_valid_ones(tmp_path):
 
 
 def test_examples_parse():
+    import tomllib
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "examples"
     for path in sorted(root.glob("*.toml")):
-        data_path = {"data.path": "/nonexistent"} if "hillenbrand" in path.name else None
-        assert load_config(path, data_path).grid.nx > 0
+        table = tomllib.loads(path.read_text()).get("data", {})
+        # Examples on files (recordings, archives) name their classes, so they parse without the files.
+        on_files = table.get("source", table.get("corpus", "synthetic")) != "synthetic"
+        assert load_config(path, {"data.path": "/nonexistent"} if on_files else None).grid.nx > 0

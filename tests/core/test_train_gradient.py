@@ -20,7 +20,7 @@ def test_accumulated_gradient_is_the_gradient_of_the_mean_loss(method):
     problem = make_problem(cfg, engine="fused")
     corpus = load_corpus(cfg.data)
     split = make_split(corpus, 0, 0, cfg.data.test_fraction, 0)
-    x, y, _ = next(iter(batches(corpus, split.train, 6, cfg.data.window_samples, rng=np.random.default_rng(0),
+    x, y, *_ = next(iter(batches(corpus, split.train, 6, cfg.data.window_samples, rng=np.random.default_rng(0),
                                 dtype=problem.dtype)))
     theta = torch.randn(problem.density.design_mask.shape, dtype=torch.float64,
                         generator=torch.Generator().manual_seed(1)).requires_grad_(True)
