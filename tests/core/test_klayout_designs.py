@@ -33,13 +33,14 @@ TEMPLATES = template_names()  # every template: each one can be written as GDS
 
 
 def _model(template):
+    """A 46 x 38-cell design region, a dozen cells clear of the domain's edges (absorber and any frame)."""
     data = tiny_data()
     data["template"] = template
-    data["grid"] = {"nx": 72, "ny": 56, "absorber_cells": 8}
-    data["design_region"] = {"x0_cells": 14, "x1_cells": 60, "y0_cells": 9, "y1_cells": 47, "keepout_cells": 1}
-    data["probes"] = [{"name": n, "x_cells": 62, "y_cells": y, "radius_cells": 1.0}
-                      for n, y in (("ae", 16), ("ei", 28), ("iy", 40))]
-    data["sources"] = [{"name": "input", "x_cells": 10, "y_cells": 28}]
+    data["grid"] = {"nx": 80, "ny": 64, "absorber_cells": 8}
+    data["design_region"] = {"x0_cells": 14, "x1_cells": 60, "y0_cells": 13, "y1_cells": 51, "keepout_cells": 1}
+    data["probes"] = [{"name": n, "x_cells": 64, "y_cells": y, "radius_cells": 1.0}
+                      for n, y in (("ae", 20), ("ei", 32), ("iy", 44))]
+    data["sources"] = [{"name": "input", "x_cells": 12, "y_cells": 32}]
     cfg = parse_config(data, "test")
     return cfg, make_density_model(cfg, layout_from_config(cfg))
 
