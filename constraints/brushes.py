@@ -29,8 +29,10 @@ for the other): the phase whose pin alone changes fewer cells of the run's
 design, since a trained device is sensitive to every cell it loses. Then the
 generator runs again; the windows of
 defects still found widen by a cell each round. The same loop removes the
-defects an optional ``check`` finds, such as polygon design-rule violations
-at necks where two square brushes meet along a short edge. Every run keeps
+defects an optional ``check`` finds, such as the exported polygons' width
+or space violations as a foundry's DRC measures them, edge to edge (two
+square brushes meeting along a short edge, a one-cell jog in a line at the
+rule). Every run keeps
 the disk guarantee above, so the pins only choose between valid designs;
 the loop stops when no defect is left (at most ``MAX_ROUNDS`` runs).
 

@@ -1,22 +1,18 @@
 """Design-rule check on exported polygons.
 
-Width and spacing follow the morphological-opening definition (as in
-imageruler, Chen et al. 2024, and Schevenels et al. 2011 for length scale):
-a point of a feature is too narrow when no disc of the rule's diameter that
-fits inside the feature covers it. The opening is computed with polygon
-offsets: erode by w/2 with round joins, dilate back by w/2 with mitre joins.
-The mitre dilation restores convex corners exactly, so a sharp (or 45-degree
-chamfered marching-squares) corner is not reported; what is left of
-``feature - opening`` are necks, thin lines, small islands and spike tips.
+Width and spacing are checked as a foundry's deck checks them, edge against
+edge under the Euclidean metric (KLayout's ``width_check`` and
+``space_check`` at their defaults; :mod:`fabrication.edge_pairs`): two facing
+edges closer than the rule anywhere, ends included, are a violation, one per
+edge pair. So a 45-degree chamfer that faces the end of an opposite edge 79 nm
+away is reported against a 100 nm rule, as KLayout reports it. The whole
+layer is checked, as it would be on the mask: a feature that the design
+region's edge cuts short is as narrow on the chip as it looks.
 
-Region-boundary convention (the same as the length-scale measurement): the
-design region is padded with the phase being checked, so a feature or gap
-that the region boundary cuts short is not a violation; a feature that is
-narrow across its own width still is, wherever it sits.
-
-Tolerance (default a tenth of a cell): a feature passes if it is within the
-tolerance of the rule, and residue pieces thinner than twice the tolerance
-are rounding noise from arcs and grid snapping and are dropped.
+Slivers (pieces under a quarter cell in area) and acute spikes are checked
+inside the design region, which is padded with the phase being checked so
+the region's own corners are not reported. Tolerance (default a tenth of a
+cell) applies to these two: residue thinner than twice it is noise.
 """
 
 from __future__ import annotations
@@ -27,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from fabrication.edge_pairs import boundary_edges, facing_pairs
 from fabrication.geometry import as_multipolygon
 from fabrication.spec import Layout, Process
 
@@ -59,11 +56,13 @@ def drc(
     tolerance_cells: float = 0.1,
     min_angle_deg: float = 30.0,
 ) -> tuple[Violation, ...]:
-    """All violations inside the design region, sorted by kind then position.
+    """All violations, sorted by kind then position.
 
-    polygons: device material in `layout.unit` (anywhere in the domain; only
-    the design region is checked).
-    tolerance_cells: features thinner than twice this (in cells) are noise.
+    polygons: device material in `layout.unit`, on `process.grid`. Width and
+    spacing are checked over all of it; slivers and spikes inside the design
+    region.
+    tolerance_cells: sliver and spike residue thinner than twice this (in
+    cells) is noise.
     min_angle_deg: interior angles sharper than this are acute spikes.
     """
     tol = tolerance_cells * layout.cell_size
@@ -72,33 +71,27 @@ def drc(
     pad = shapely.box(*layout.design_box).buffer(margin, join_style="mitre").difference(region)
     solid_in = as_multipolygon(shapely.intersection(polygons, region))
     void_in = as_multipolygon(region.difference(solid_in))
-    found: list[Violation] = []
+    found = _facing(polygons, process)
     sliver_area = (0.5 * layout.cell_size) ** 2
-    for phase, rule, kind in (
-        (solid_in, process.min_solid, "min_width"),
-        (void_in, process.min_void, "min_spacing"),
-    ):
+    for phase, rule in ((solid_in, process.min_solid), (void_in, process.min_void)):
         tiny = [p for p in phase.geoms if p.area < sliver_area and not _touches(p, region, tol)]
         found += [_at_centre("sliver", p) for p in tiny]
         padded = shapely.union(phase, pad)
         if tiny:
             padded = padded.difference(shapely.MultiPolygon(tiny))
-        found += _narrow(padded, rule - tol, kind, region, tol)
         found += _spikes(padded, rule, region, tol, min_angle_deg)
     return tuple(sorted(found, key=lambda v: (v.kind, v.x, v.y)))
 
 
-def _narrow(geom, rule, kind, region, tol) -> list[Violation]:
-    opened = shapely.buffer(
-        shapely.buffer(geom, -rule / 2, quad_segs=16), rule / 2, join_style="mitre", mitre_limit=10.0
-    )
-    residue = shapely.intersection(shapely.difference(geom, opened), region)
-    out = []
-    for piece in as_multipolygon(residue).geoms:
-        if shapely.buffer(piece, -tol).is_empty:
-            continue
-        out.append(_at_centre(kind, piece))
-    return out
+def _facing(polygons, process: Process) -> list[Violation]:
+    """Width and spacing violations, one per facing edge pair (KLayout's Euclidean checks)."""
+    start, end, polygon = boundary_edges(as_multipolygon(polygons), process.grid)
+    found = []
+    for kind, rule, (a, b), owner in (("min_width", process.min_solid, (start, end), polygon),
+                                      ("min_spacing", process.min_void, (end, start), None)):
+        found += [Violation(kind, p.at[0], p.at[1], p.distance)
+                  for p in facing_pairs(a, b, rule, process.grid, owner)]
+    return found
 
 
 def _at_centre(kind: str, piece: shapely.Polygon) -> Violation:

@@ -28,12 +28,30 @@ def test_polygons_match_pixels_within_one_percent_of_region(soi_layout, soi_proc
     assert xor_cells < 0.01 * (x1 - x0) * (y1 - y0)
 
 
-def test_corner_cut_is_an_eighth_cell_per_corner(soi_layout, soi_process):
+def test_isolated_corners_are_sharp(soi_layout, soi_process):
     design = np.zeros(soi_layout.shape_cells, dtype=bool)
     design[10:20, 10:15] = True
+    design[30:32, 20:22] = True  # a 2 x 2 island: chamfered, a foundry would measure it 1.58 cells wide
     geom = polygons_from_binary(design, soi_layout, soi_process)
     h = soi_layout.cell_size
-    assert geom.area == pytest.approx((50 - 4 / 8) * h * h, rel=1e-9)
+    assert geom.area == pytest.approx(54 * h * h, rel=1e-9)
+    assert shapely.box(10 * h, 10 * h, 20 * h, 15 * h).equals(geom.geoms[0]) or shapely.box(
+        10 * h, 10 * h, 20 * h, 15 * h).equals(geom.geoms[1])
+
+
+def test_staircase_corners_are_chamfered_into_a_straight_side(soi_layout, soi_process):
+    design = np.zeros(soi_layout.shape_cells, dtype=bool)
+    for k in range(12):  # a 45-degree line, each row three cells, shifted one cell per row
+        design[12 + k : 15 + k, 10 + k] = True
+    geom = polygons_from_binary(design, soi_layout, soi_process)
+    h = soi_layout.cell_size
+    # Inside the run every corner is cut (h^2/8 off each convex, on each
+    # concave one): the sides are 45-degree lines 3 / sqrt(2) cells apart.
+    middle = shapely.box(16 * h, 14 * h, 22 * h, 18 * h).intersection(geom)
+    edges = np.diff(shapely.get_coordinates(middle.exterior), axis=0)
+    diagonal = np.abs(np.abs(edges[:, 0]) - np.abs(edges[:, 1])) < 1e-9
+    assert diagonal.sum() == 2 and np.hypot(*edges[diagonal].T).min() > 3 * h
+    assert geom.area == pytest.approx(36 * h * h, rel=0.02)
 
 
 def test_solid_on_domain_edge_reaches_the_edge(soi_layout, soi_process):
