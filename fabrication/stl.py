@@ -24,6 +24,7 @@ import trimesh
 from fabrication.errors import FabricationExportError, FabricationReadError
 from fabrication.geometry import as_multipolygon
 from fabrication.spec import MM_PER_UNIT, Layout, Process, ReadResult
+from fabrication.stl_load import load_mesh as _load_mesh
 
 SLIVER_FRACTION = 0.01  # parts under this many cell areas are read as noise
 
@@ -100,12 +101,7 @@ def read_stl(path: str | os.PathLike, layout: Layout, process: Process) -> ReadR
     extent does not match `process` / `layout` (wrong units).
     """
     name = Path(path).name
-    try:
-        mesh = trimesh.load(str(path), file_type="stl", force="mesh")
-    except Exception as err:  # trimesh raises many types on foreign bytes
-        raise FabricationReadError(f"{name}: not a readable STL file ({err}).") from err
-    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise FabricationReadError(f"{name}: STL file has no triangles; expected a printable part.")
+    mesh = _load_mesh(path)
     mm = MM_PER_UNIT[layout.unit]
     _check_extent(name, mesh, layout, process, mm)
     z_mid = (process.base_thickness + 0.5 * process.slab_thickness) * mm
