@@ -28,7 +28,7 @@ from .density import DensityModel, fabricated_coverage, make_density_model
 from .design import atomic_write_text, save_design
 from .errors import DesignerError
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
-from .physics import Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
+from .physics import ENGINES, Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
 
 __all__ = ["Problem", "make_problem", "evaluate", "train_fold", "Evaluation"]
 
@@ -375,7 +375,9 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
         if values.dtype.kind == "f" and not np.isfinite(values).all():
             raise DesignerError(f"{folder}: the final design's {name} is not finite; nothing was shipped")
     ls = problem.density.lengthscale(binary, smooth)
-    meta = provenance.design_meta(cfg, split, corpus, ls, final, history, extra_meta)
+    engine = next((name for name, run in ENGINES.items() if run is problem.engine), "unknown")
+    meta = provenance.design_meta(cfg, split, corpus, ls, final, history,
+                                  {**extra_meta, "engine": engine, "device": str(problem.device)})
     meta["metrics"]["confusions"] = confusions  # per epoch: rows true, columns predicted
     save_design(folder, arrays, meta)
     return final
