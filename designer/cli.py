@@ -46,7 +46,7 @@ def main() -> None:
 @main.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--epochs", type=click.IntRange(min=1), help="Override [training] epochs.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default runs/<config-stem>-<timestamp>).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Override [simulation] device.")
 @click.option("--engine", type=click.Choice(["auto", "fused", "reference"]), help="Override [simulation] engine.")
@@ -156,7 +156,7 @@ def templates():
 
 @main.command()
 @click.option("--template", "template_name", required=True, help="Template name (see `designer templates`).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("designer.toml"),
+@click.option("--out", type=click.Path(path_type=Path), default=Path("designer.toml"),
               show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @_one_line

@@ -16,7 +16,7 @@ FORMAT_CHOICES = ["gds", "stl", "msh", "vtu", "xdmf", "svg", "png"]
 @click.argument("design", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
               help="Output format (default: the template's, gds or stl).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default RUN/design.<ext>).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output file (default RUN/design.<ext>).")
 @click.option("--strict", is_flag=True, help="Fail (exit 1, no file) on any design-rule violation.")
 @_one_line
 def export(design, fmt, out, strict):

@@ -27,7 +27,7 @@ def report(run_dir, no_fields):
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output PNG (default FILE.png).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output PNG (default FILE.png).")
 @click.option("--run", type=click.Path(file_okay=False, path_type=Path),
               help="The run folder a GDS or STL came from (default: the file's folder).")
 @_one_line

@@ -15,6 +15,7 @@ import io
 import lzma
 import math
 import struct
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ PLAIN_KINDS = "biuf"
 """NumPy dtype kinds a design file may hold: bool, signed and unsigned integers, floats."""
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, ValueError,
                OSError, RuntimeError, OverflowError, struct.error)
+_HEADER_ERRORS = (*_ZIP_ERRORS, SyntaxError, tokenize.TokenError, TypeError, KeyError)
+"""What numpy's .npy header parser (a restricted literal_eval) raises on a malformed header."""
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -62,8 +65,8 @@ def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> _Header:
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
             else:
                 raise ValueError(f"npy format version {version}")
-        except _ZIP_ERRORS as exc:
-            raise DesignerError(f"{path}: array {name!r} has no readable .npy header ({exc})") from None
+        except _HEADER_ERRORS as exc:
+            raise DesignerError(f"{path}: array {name!r} has no readable .npy header ({type(exc).__name__})") from None
         offset = f.tell()
     if dtype.hasobject or dtype.kind not in PLAIN_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise DesignerError(f"{path}: array {name!r} has dtype {dtype.str!r}; expected bool, integer or float")

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import datetime
 import os
+import warnings
 from pathlib import Path
 
 import gdstk
 import numpy as np
 import shapely
 
-from fabrication.errors import FabricationReadError
+from fabrication.errors import FabricationExportError, FabricationReadError
 from fabrication.gds_scan import scan_gds
 from fabrication.geometry import as_multipolygon
 from fabrication.markers import marker_shapes
@@ -58,6 +59,12 @@ def write_gds(
         cell.add(_label(marker.name, marker.anchor, scale, layers.label))
     cell.add(_label(describe(layout), (0.0, 0.0), scale, layers.label))
     lib.write_gds(str(path), max_points=MAX_POINTS, timestamp=TIMESTAMP)
+    # gdstk does not report a failed write (a full disk leaves a truncated file and no error):
+    # read the stream back, so an incomplete file is never renamed into place.
+    try:
+        scan_gds(path)
+    except FabricationReadError:
+        raise FabricationExportError("cannot write: the GDS stream came out incomplete (a full disk?).") from None
 
 
 def describe(layout: Layout) -> str:
@@ -82,7 +89,9 @@ def read_gds(path: str | os.PathLike, layout: Layout, process: Process) -> ReadR
     scan_gds(path)  # before gdstk: reference cycles, bad record lengths, flattening bombs
     try:
         unit_m, _ = gdstk.gds_units(str(path))
-        lib = gdstk.read_gds(str(path))
+        with warnings.catch_warnings():  # records gdstk skips (it warns) are not part of the design
+            warnings.simplefilter("ignore")
+            lib = gdstk.read_gds(str(path))
     except (OSError, RuntimeError) as err:
         raise FabricationReadError(f"{name}: not a readable GDSII file ({err}).") from err
     if not np.isclose(unit_m, GDS_UNIT_M, rtol=1e-9, atol=0.0):
