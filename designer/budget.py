@@ -87,8 +87,12 @@ def _fused_concurrent(batch: int, device: str) -> int:
 
 
 def estimate_training(cells: int, steps: int, batch: int, dtype_bytes: int, engine: str, device: str = "cpu",
-                      probes: int = 1) -> Estimate:
-    """Peak bytes of one training step (forward and gradient of one density variant)."""
+                      probes: int = 1, concurrent: int | None = None) -> Estimate:
+    """Peak bytes of one training step (forward and gradient of one density variant).
+
+    ``concurrent``: samples the fused engine replays at once (default: its
+    worker threads on CPU, the whole batch on a GPU).
+    """
     from .physics.fused import checkpoint_interval
 
     field = cells * dtype_bytes
@@ -97,7 +101,7 @@ def estimate_training(cells: int, steps: int, batch: int, dtype_bytes: int, engi
         graph = REFERENCE_FIELDS_PER_STEP * field * steps * batch
         return Estimate(int(fixed + graph), f"reference-engine graph {graph / 2**20:.0f} MiB "
                                             f"({cells} cells x {steps} steps x batch {batch})")
-    concurrent = _fused_concurrent(batch, device)
+    concurrent = concurrent or _fused_concurrent(batch, device)
     k = checkpoint_interval(steps, batch, concurrent)
     stored = 2 * batch * math.ceil(steps / k) * field
     replay = concurrent * (k + 2) * field

@@ -137,13 +137,13 @@ def _bad_values(a: np.ndarray, rule: str) -> str | None:
     if a.dtype.kind == "f" and rule != "any" and not np.isfinite(a).all():
         return "non-finite values"
     if rule == "binary" and not np.isin(a, (0, 1)).all():
-        return f"values other than 0 and 1 (e.g. {a[~np.isin(a, (0, 1))].flat[0]!r})"
+        return f"values other than 0 and 1 (e.g. {a[~np.isin(a, (0, 1))].flat[0].item()!r})"
     if rule == "unit" and a.size and (a.min() < 0 or a.max() > 1):
-        return f"values outside [0, 1] ({a.min()!r} .. {a.max()!r})"
+        return f"values outside [0, 1] ({a.min().item()!r} .. {a.max().item()!r})"
     if rule == "positive" and a.size and a.min() <= 0:
-        return f"non-positive values ({a.min()!r})"
+        return f"non-positive values ({a.min().item()!r})"
     if rule == "index" and (a.size == 0 or a.min() < 0):
-        return "no entries" if a.size == 0 else f"negative entries ({a.min()!r})"
+        return "no entries" if a.size == 0 else f"negative entries ({a.min().item()!r})"
     return None
 
 

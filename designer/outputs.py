@@ -68,11 +68,11 @@ def check_output_file(path: str | os.PathLike, option: str = "--out") -> Path:
     label = f"{option} {path}"
     if (root := _system_root(path)) is not None:
         raise DesignerError(f"{label}: under {root}, a kernel file system; choose a normal folder")
+    _check_folder(path.parent, label)
     try:
         check_target(path)
     except FabricationExportError as exc:
         raise DesignerError(f"{option} {str(exc).rstrip('.')}") from None
-    _check_folder(path.parent if str(path.parent) else Path("."), label)
     return path
 
 

@@ -216,6 +216,23 @@ def gds_ref(target: str, cols: int = 0, rows: int = 0) -> bytes:
             + gds_record(0x10, 0x03, struct.pack(">2i", 0, 0)) + gds_record(0x11, 0x00))
 
 
+def _device_point_at_int_min(good: bytes) -> bytes:
+    """``good`` with the first device vertex at x = -2**31: what a C writer makes of a NaN coordinate."""
+    pos, layer = 0, None
+    data = bytearray(good)
+    while pos + 4 <= len(data):
+        length, rtype = struct.unpack_from(">HB", data, pos)
+        if length < 4:
+            break
+        if rtype == 0x0D:
+            layer = struct.unpack_from(">h", data, pos + 4)[0]
+        if rtype == 0x10 and layer == 1:
+            struct.pack_into(">i", data, pos + 4, -2**31)
+            return bytes(data)
+        pos += length
+    return bytes(data)
+
+
 def gds_cases(good: bytes) -> dict[str, bytes]:
     """Malformed GDS streams: crafted structure (cycles, bombs, lengths, units) and mutations of ``good``."""
     box = gds_box(0, 0, 1000, 1000)
@@ -229,7 +246,7 @@ def gds_cases(good: bytes) -> dict[str, bytes]:
         "array-bomb": gds_library([("TOP", [gds_ref("LEAF", 32767, 32767)]), ("LEAF", [box] * 50)]),
         "duplicate-cell": gds_library([("A", [box]), ("A", [box])]),
         "units-zero": gds_library([("A", [box])], units=(0.0, 0.0)),
-        "int-min-coordinates": gds_library([("DESIGNER_DEVICE", [gds_box(-2**31, -2**31, 2**31 - 1, 2**31 - 1)])]),
+        "int-min-coordinates": _device_point_at_int_min(good),
         "no-endlib": gds_library([("A", [box])])[:-4],
         "starts-without-header": gds_library([("A", [box])])[6:],
     }
