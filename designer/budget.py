@@ -126,9 +126,11 @@ def check_fits(estimate: Estimate, what: str) -> None:
                             f"batch_size, or use the fused engine")
 
 
-def epoch_seconds(cells: int, window: int, n_train: int, variants: int, eval_steps: int, engine: str) -> float:
-    """Rough seconds per epoch: training windows forward and backward, four evaluations forward."""
+def epoch_seconds(cells: int, window: int, n_train: int, variants: int, eval_sample_steps: int,
+                  engine: str) -> float:
+    """Rough seconds per epoch: the training windows forward and backward, the evaluations forward.
+
+    ``eval_sample_steps``: samples x steps over every evaluation of the epoch.
+    """
     rates = REFERENCE_CELL_STEPS_PER_S if engine == "reference" else FUSED_CELL_STEPS_PER_S
-    train = cells * window * n_train * variants / rates["train"]
-    evaluate = cells * eval_steps * 4 / rates["eval"]
-    return train + evaluate
+    return cells * (window * n_train * variants / rates["train"] + eval_sample_steps / rates["eval"])

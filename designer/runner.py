@@ -91,12 +91,22 @@ def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str],
         corpus = load_corpus(cfg.data)
         splits = make_splits(cfg, corpus)
         if echo:
-            echo(f"estimate: about {estimate.mib():.0f} MiB at the peak ({estimate.detail})\n")
+            echo(f"estimate: about {estimate.mib():.0f} MiB at the peak ({estimate.detail}); "
+                 f"roughly {_epoch_seconds(cfg, corpus, splits[0], engine):.2g} s per epoch on 2 cores\n")
         summary = {"folds": _train_folds(cfg, corpus, splits, out, resume, echo, engine, device,
                                          {"config": config_data or {}})}
         summary.update(_mean_std(summary["folds"]))
         atomic_write_text(out / "summary.json", jsonio.dumps(summary, indent=2))
         return after(summary) if after else summary
+
+
+def _epoch_seconds(cfg: Config, corpus: Corpus, split: Split, engine: str | None) -> float:
+    window = cfg.data.window_samples
+    variants = 3 if cfg.constraints.method in ("robust", "both") else 1
+    test_steps = sum(len(corpus.signals[i]) for i in split.test)
+    eval_steps = 2 * (len(split.train) * window + test_steps)
+    return budget.epoch_seconds(cfg.grid.nx * cfg.grid.ny, window, len(split.train), variants, eval_steps,
+                                _engine_name(cfg, engine))
 
 
 def _train_folds(cfg, corpus, splits, out, resume, echo, engine, device, extra) -> list[dict]:

@@ -16,11 +16,13 @@ import torch
 
 import fabrication as fab
 
+from . import budget
 from .config import Config, load_config
 from .data import Corpus, load_corpus, make_split
 from .design import Design, load_design
 from .errors import DesignerError
 from .fab import config_of, fab_layout, fab_process
+from .limits import limits, too_big
 from .train import evaluate, make_problem
 
 __all__ = ["VerifyResult", "verify", "read_part", "coverage"]
@@ -98,7 +100,11 @@ def _test_set(cfg: Config, design: Design | None, data: Path | None) -> tuple[Co
         return corpus, np.arange(len(corpus.labels))
     corpus = load_corpus(cfg.data)
     if design is not None and "test_indices" in design.arrays:
-        return corpus, np.asarray(design.arrays["test_indices"])
+        indices = np.asarray(design.arrays["test_indices"])
+        if indices.max() >= len(corpus.labels):
+            raise DesignerError(f"{design.folder / 'design.npz'}: test_indices reach {indices.max()}, but the "
+                                f"corpus has {len(corpus.labels)} recordings; another corpus than the design's?")
+        return corpus, indices
     t = cfg.training
     split = make_split(corpus, t.folds, max(t.fold, 0), cfg.data.test_fraction, cfg.data.seed)
     return corpus, split.test
@@ -129,6 +135,11 @@ def verify(path: Path, run: Path | None = None, config: Path | None = None, data
         cfg = config_of(design)
     if refine < 1:
         raise DesignerError(f"--refine {refine}: expected a positive integer")
+    if refine > limits().refine:
+        raise too_big(f"--refine {refine}", refine, "refine")
+    cells = cfg.grid.nx * cfg.grid.ny * refine**2
+    budget.check_fits(budget.estimate_evaluation(cells, cfg.training.batch_size, 8, len(cfg.probes)),
+                      f"{path}: verify --refine {refine}")
     part = read_part(path, cfg)
     corpus, indices = _test_set(cfg, design, data)
     nominal = _accuracy(cfg, coverage(part, cfg, refine), corpus, indices, refine, engine, device)

@@ -123,3 +123,24 @@ def test_design_json_records_what_reproducing_the_run_needs(exported_run):
     assert runtime["torch_threads"] >= 1 and runtime["numba_threads"] >= 1
     assert runtime["numba_cpu_name"] and "+" in runtime["numba_cpu_features"]
     assert runtime["torch_cpu_capability"] in ("DEFAULT", "AVX2", "AVX512", "ZVECTOR", "VSX", "NO AVX")
+
+
+def test_verify_bounds_its_refinement_and_checks_the_test_indices(tmp_path):
+    import shutil
+
+    from tests.hardening.corpus import GOLDEN, golden_arrays, npz
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("design.npz", "design.json"):
+        shutil.copy(GOLDEN / name, run / name)
+    result = CliRunner().invoke(main, ["verify", str(run / "design.npz"), "--refine", "1000"])
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        "error: --refine 1000: 1000 is over the limit of 16; raise it with DESIGNER_MAX_REFINE if this is meant"]
+    arrays = golden_arrays()
+    arrays["test_indices"] = arrays["test_indices"] + 10**6
+    (run / "design.npz").write_bytes(npz(arrays))
+    result = CliRunner().invoke(main, ["verify", str(run / "design.npz")])
+    assert result.exit_code == 2, result.output
+    assert "test_indices reach 1000" in result.output and "another corpus than the design's?" in result.output
+    assert not list(run.glob("verify-*"))
