@@ -16,6 +16,7 @@ import lzma
 import math
 import struct
 import tokenize
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -56,7 +57,8 @@ class _Header:
 
 def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> _Header:
     name = info.filename[:-4]
-    with zf.open(info) as f:
+    with zf.open(info) as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # a mangled header literal warns before it fails
         try:
             version = np.lib.format.read_magic(f)
             if version == (1, 0):

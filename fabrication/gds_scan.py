@@ -6,10 +6,12 @@ its own header is read with a negative length, and an array reference of
 32767 x 32767 copies is flattened into memory. This pass walks the records
 (2-byte length, record type, data type; Calma GDSII Stream Format 6.0) and
 refuses, in one line, any record shorter than 4 bytes, odd-sized or running
-past the end of the file, a stream without HEADER ... ENDLIB, a unit record
-that is not two positive numbers, a reference cycle, a reference chain deeper
-than ``gds_depth`` and a flattened polygon count over ``gds_polygons``
-(:mod:`fabrication.limits`).
+past the end of the file; an unknown record type, or one with the wrong data
+type or a payload of partial values; a stream that breaks the grammar
+(HEADER ... ENDLIB, cells, elements with the records each needs: a TEXT
+without its STRING crashes gdstk too); a unit record that is not two positive
+numbers; a reference cycle; a reference chain deeper than ``gds_depth``; and a
+flattened polygon count over ``gds_polygons`` (:mod:`fabrication.limits`).
 """
 
 from __future__ import annotations
@@ -26,10 +28,43 @@ from fabrication.limits import cap
 
 __all__ = ["GdsSummary", "scan_gds"]
 
-HEADER, BGNLIB, UNITS, ENDLIB, BGNSTR, STRNAME, ENDSTR = 0x00, 0x01, 0x03, 0x04, 0x05, 0x06, 0x07
-BOUNDARY, PATH, SREF, AREF, BOX = 0x08, 0x09, 0x0A, 0x0B, 0x2D
-SNAME, COLROW, ENDEL = 0x12, 0x13, 0x11
+RECORD_NAMES = {
+    0x00: "HEADER", 0x01: "BGNLIB", 0x02: "LIBNAME", 0x03: "UNITS", 0x04: "ENDLIB", 0x05: "BGNSTR",
+    0x06: "STRNAME", 0x07: "ENDSTR", 0x08: "BOUNDARY", 0x09: "PATH", 0x0A: "SREF", 0x0B: "AREF", 0x0C: "TEXT",
+    0x0D: "LAYER", 0x0E: "DATATYPE", 0x0F: "WIDTH", 0x10: "XY", 0x11: "ENDEL", 0x12: "SNAME", 0x13: "COLROW",
+    0x15: "NODE", 0x16: "TEXTTYPE", 0x17: "PRESENTATION", 0x19: "STRING", 0x1A: "STRANS", 0x1B: "MAG",
+    0x1C: "ANGLE", 0x1F: "REFLIBS", 0x20: "FONTS", 0x21: "PATHTYPE", 0x22: "GENERATIONS", 0x23: "ATTRTABLE",
+    0x26: "ELFLAGS", 0x2A: "NODETYPE", 0x2B: "PROPATTR", 0x2C: "PROPVALUE", 0x2D: "BOX", 0x2E: "BOXTYPE",
+    0x2F: "PLEX", 0x30: "BGNEXTN", 0x31: "ENDEXTN", 0x36: "FORMAT", 0x37: "MASK", 0x38: "ENDMASKS",
+    0x39: "LIBDIRSIZE", 0x3A: "SRFNAME", 0x3B: "LIBSECUR", 0x32: "TAPENUM", 0x33: "TAPECODE", 0x34: "STRCLASS",
+}
+_R = {v: k for k, v in RECORD_NAMES.items()}
+HEADER, BGNLIB, UNITS, ENDLIB, BGNSTR, STRNAME, ENDSTR = (_R[n] for n in (
+    "HEADER", "BGNLIB", "UNITS", "ENDLIB", "BGNSTR", "STRNAME", "ENDSTR"))
+BOUNDARY, PATH, SREF, AREF, TEXT, NODE, BOX = (_R[n] for n in ("BOUNDARY", "PATH", "SREF", "AREF", "TEXT", "NODE", "BOX"))
+SNAME, COLROW, ENDEL, XY = _R["SNAME"], _R["COLROW"], _R["ENDEL"], _R["XY"]
 SHAPES = (BOUNDARY, PATH, BOX)
+ELEMENTS = (BOUNDARY, PATH, SREF, AREF, TEXT, NODE, BOX)
+REQUIRED = {
+    BOUNDARY: {_R["LAYER"], _R["DATATYPE"], XY}, PATH: {_R["LAYER"], _R["DATATYPE"], XY},
+    SREF: {SNAME, XY}, AREF: {SNAME, COLROW, XY}, TEXT: {_R["LAYER"], _R["TEXTTYPE"], XY, _R["STRING"]},
+    NODE: {_R["LAYER"], _R["NODETYPE"], XY}, BOX: {_R["LAYER"], _R["BOXTYPE"], XY},
+}
+"""Records an element must carry (GDSII Stream Format 6.0); gdstk crashes on a TEXT without STRING."""
+ELEMENT_ONLY = {_R[n] for n in ("LAYER", "DATATYPE", "WIDTH", "XY", "SNAME", "COLROW", "TEXTTYPE", "PRESENTATION",
+                                "STRING", "STRANS", "MAG", "ANGLE", "PATHTYPE", "ELFLAGS", "NODETYPE", "PROPATTR",
+                                "PROPVALUE", "BOXTYPE", "PLEX", "BGNEXTN", "ENDEXTN", "ENDEL")}
+DATA_TYPES = {r: 0 for r in (ENDLIB, ENDSTR, BOUNDARY, PATH, SREF, AREF, TEXT, ENDEL, NODE, BOX, _R["ENDMASKS"])}
+DATA_TYPES.update({r: 2 for r in (HEADER, BGNLIB, BGNSTR, _R["LAYER"], _R["DATATYPE"], COLROW, _R["TEXTTYPE"],
+                                  _R["PATHTYPE"], _R["GENERATIONS"], _R["NODETYPE"], _R["PROPATTR"], _R["BOXTYPE"],
+                                  _R["FORMAT"], _R["LIBDIRSIZE"], _R["LIBSECUR"], _R["TAPENUM"], _R["TAPECODE"])})
+DATA_TYPES.update({r: 3 for r in (_R["WIDTH"], XY, _R["PLEX"], _R["BGNEXTN"], _R["ENDEXTN"])})
+DATA_TYPES.update({r: 5 for r in (UNITS, _R["MAG"], _R["ANGLE"])})
+DATA_TYPES.update({r: 6 for r in (_R["LIBNAME"], STRNAME, SNAME, _R["STRING"], _R["REFLIBS"], _R["FONTS"],
+                                  _R["ATTRTABLE"], _R["PROPVALUE"], _R["MASK"], _R["SRFNAME"])})
+DATA_TYPES.update({r: 1 for r in (_R["PRESENTATION"], _R["STRANS"], _R["ELFLAGS"], _R["STRCLASS"])})
+VALUE_BYTES = {0: 0, 1: 2, 2: 2, 3: 4, 5: 8, 6: 1}
+"""Bytes per value of each data type: none, bit array, int16, int32, real8, ASCII."""
 
 
 @dataclass(frozen=True)
@@ -87,40 +122,87 @@ def _records(data: bytes, name: str):
     raise FabricationReadError(f"{name}: not a readable GDSII file (no ENDLIB record: truncated).")
 
 
+def _check_record(name: str, pos: int, rtype: int, dtype: int, payload: bytes) -> None:
+    """Known record type, the data type the format fixes for it, a payload of whole values."""
+    if rtype not in DATA_TYPES:
+        raise FabricationReadError(f"{name}: not a readable GDSII file (unknown record type {rtype:#04x} "
+                                   f"at byte {pos}).")
+    want = DATA_TYPES[rtype]
+    if dtype != want:
+        raise FabricationReadError(f"{name}: not a readable GDSII file (record {rtype:#04x} at byte {pos} has "
+                                   f"data type {dtype}, expected {want}).")
+    size = VALUE_BYTES[want]
+    if (size == 0 and payload) or (size and (not payload or len(payload) % size)):
+        raise FabricationReadError(f"{name}: not a readable GDSII file (record {rtype:#04x} at byte {pos} "
+                                   f"holds {len(payload)} bytes, not whole values of {size}).")
+    if want == 6 and not payload.rstrip(b"\0").isascii():
+        raise FabricationReadError(f"{name}: not a readable GDSII file ({RECORD_NAMES[rtype]} at byte {pos} "
+                                   f"is not ASCII text).")
+    if rtype == XY and len(payload) < 8:
+        raise FabricationReadError(f"{name}: not a readable GDSII file (XY record at byte {pos} has no point).")
+
+
 def _structure(data: bytes, name: str):
-    """Per cell: own shape count and references [(child, copies)]; and the two unit values."""
+    """Per cell: own shape count and references [(child, copies)]; refuses what breaks the grammar.
+
+    Library: HEADER BGNLIB LIBNAME ... UNITS {BGNSTR STRNAME element* ENDSTR}* ENDLIB;
+    element: an element record, its properties (with every record REQUIRED lists), ENDEL.
+    """
     cells: dict[str, tuple[int, list]] = {}
     units = None
-    current, shapes, refs, ref = None, 0, [], None
-    first = True
-    for pos, rtype, payload in _records(data, name):
-        if first and rtype != HEADER:
+    current, shapes, refs = None, 0, []
+    element, seen, ref, named = None, set(), None, False
+    for index, (pos, rtype, payload) in enumerate(_records(data, name)):
+        dtype = data[pos + 3]
+        if index == 0 and rtype != HEADER:
             raise FabricationReadError(f"{name}: not a readable GDSII file (starts with record type "
                                        f"{rtype:#04x}, not HEADER).")
-        first = False
-        if rtype == UNITS:
-            if len(payload) != 16:
-                raise FabricationReadError(f"{name}: UNITS record of {len(payload)} bytes; expected 16.")
+        _check_record(name, pos, rtype, dtype, payload)
+        if element is not None:
+            if rtype in ELEMENTS or rtype in (BGNSTR, ENDSTR, ENDLIB):
+                raise FabricationReadError(f"{name}: element at byte {element[1]} has no ENDEL.")
+            if rtype != ENDEL:
+                seen.add(rtype)
+                if rtype == SNAME:
+                    ref[0] = payload.rstrip(b"\0").decode("ascii")
+                elif rtype == COLROW:
+                    cols, rows = struct.unpack_from(">hh", payload)
+                    ref[1] = max(cols, 0) * max(rows, 0)
+                continue
+            missing = REQUIRED[element[0]] - seen
+            if missing:
+                names = ", ".join(RECORD_NAMES[r] for r in sorted(missing))
+                raise FabricationReadError(f"{name}: element at byte {element[1]} lacks {names}.")
+            if element[0] in SHAPES:
+                shapes += 1
+            elif element[0] in (SREF, AREF):
+                refs.append(tuple(ref))
+            element = None
+        elif rtype in ELEMENTS:
+            if current is None:
+                raise FabricationReadError(f"{name}: element at byte {pos} outside any cell.")
+            element, seen, ref = (rtype, pos), set(), [None, 1]
+        elif rtype == UNITS:
             units = (_real8(payload[:8]), _real8(payload[8:]))
+        elif rtype == BGNSTR:
+            if current is not None or named:
+                raise FabricationReadError(f"{name}: cell at byte {pos} begins inside another.")
+            named = True
         elif rtype == STRNAME:
-            current, shapes, refs = payload.rstrip(b"\0").decode("ascii", "replace"), 0, []
+            if not named:
+                raise FabricationReadError(f"{name}: STRNAME at byte {pos} outside BGNSTR.")
+            current, shapes, refs, named = payload.rstrip(b"\0").decode("ascii"), 0, [], False
             if current in cells:
                 raise FabricationReadError(f"{name}: cell {current!r} is defined twice.")
-        elif rtype == ENDSTR and current is not None:
+        elif rtype == ENDSTR:
+            if current is None:
+                raise FabricationReadError(f"{name}: ENDSTR at byte {pos} outside a cell.")
             cells[current] = (shapes, refs)
             current = None
-        elif rtype in SHAPES:
-            shapes += 1
-        elif rtype in (SREF, AREF):
-            ref = [None, 1]
-        elif rtype == SNAME and ref is not None:
-            ref[0] = payload.rstrip(b"\0").decode("ascii", "replace")
-        elif rtype == COLROW and ref is not None and len(payload) >= 4:
-            cols, rows = struct.unpack_from(">hh", payload)
-            ref[1] = max(cols, 0) * max(rows, 0)
-        elif rtype == ENDEL and ref is not None:
-            refs.append(tuple(ref))
-            ref = None
+        elif rtype in ELEMENT_ONLY:
+            raise FabricationReadError(f"{name}: record {RECORD_NAMES[rtype]} at byte {pos} outside an element.")
+    if current is not None or named:
+        raise FabricationReadError(f"{name}: the last cell has no ENDSTR.")
     if units is None or not all(math.isfinite(u) and u > 0 for u in units):
         raise FabricationReadError(f"{name}: UNITS {units!r} are not two positive numbers.")
     return cells

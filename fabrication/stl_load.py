@@ -18,6 +18,8 @@ from fabrication.limits import cap
 
 __all__ = ["load_mesh"]
 
+MAX_COORDINATE = 1e9
+"""Largest |coordinate| read (1000 km in mm): beyond it trimesh's vertex merging overflows."""
 _BINARY_FACET = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")])
 
 
@@ -37,6 +39,8 @@ def load_mesh(path: str | os.PathLike) -> trimesh.Trimesh:
         facets = np.frombuffer(data, dtype=_BINARY_FACET, offset=84)
         if not np.isfinite(facets["vertices"]).all():
             raise FabricationReadError(f"{name}: STL has non-finite (NaN or infinite) coordinates.")
+        if len(facets) and np.abs(facets["vertices"]).max() > MAX_COORDINATE:
+            raise FabricationReadError(f"{name}: STL has coordinates beyond {MAX_COORDINATE:g}; not a part in mm.")
     elif not data.lstrip()[:5].lower() == b"solid":
         declared = int.from_bytes(data[80:84], "little") if len(data) >= 84 else 0
         raise FabricationReadError(

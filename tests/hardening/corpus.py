@@ -233,6 +233,15 @@ def _device_point_at_int_min(good: bytes) -> bytes:
     return bytes(data)
 
 
+def _text(string: bytes | None) -> bytes:
+    """A TEXT element; ``string`` None leaves out its STRING record."""
+    out = (gds_record(0x0C, 0) + gds_record(0x0D, 2, b"\0\1") + gds_record(0x16, 2, b"\0\0")
+           + gds_record(0x10, 3, b"\0" * 8))
+    if string is not None:
+        out += gds_record(0x19, 6, string + b"\0" * (len(string) % 2))
+    return out + gds_record(0x11, 0)
+
+
 def gds_cases(good: bytes) -> dict[str, bytes]:
     """Malformed GDS streams: crafted structure (cycles, bombs, lengths, units) and mutations of ``good``."""
     box = gds_box(0, 0, 1000, 1000)
@@ -247,6 +256,17 @@ def gds_cases(good: bytes) -> dict[str, bytes]:
         "duplicate-cell": gds_library([("A", [box]), ("A", [box])]),
         "units-zero": gds_library([("A", [box])], units=(0.0, 0.0)),
         "int-min-coordinates": _device_point_at_int_min(good),
+        "text-without-string": gds_library([("A", [box, _text(None)])]),
+        "text-not-ascii": gds_library([("A", [box, _text("caf\xe9".encode("latin1"))])]),
+        "unknown-record": gds_library([("A", [box, gds_record(0x8E, 0x06, b"XY")])]),
+        "xy-wrong-data-type": gds_library([("A", [gds_record(0x08, 0) + gds_record(0x0D, 2, b"\0\1")
+                                                  + gds_record(0x0E, 2, b"\0\0") + gds_record(0x10, 2, b"\0" * 8)
+                                                  + gds_record(0x11, 0)])]),
+        "xy-partial-point": gds_library([("A", [gds_record(0x08, 0) + gds_record(0x0D, 2, b"\0\1")
+                                                + gds_record(0x0E, 2, b"\0\0") + gds_record(0x10, 3, b"\0" * 6)
+                                                + gds_record(0x11, 0)])]),
+        "element-without-endel": gds_library([("A", [box[:-4], box])]),
+        "layer-outside-element": gds_library([("A", [gds_record(0x0D, 2, b"\0\1"), box])]),
         "no-endlib": gds_library([("A", [box])])[:-4],
         "starts-without-header": gds_library([("A", [box])])[6:],
     }

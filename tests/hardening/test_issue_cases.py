@@ -141,10 +141,43 @@ def _read(golden: Path, fmt: str, data: bytes, tmp_path: Path) -> str:
     ("units-zero", "UNITS (0.0, 0.0) are not two positive numbers"),
     ("int-min-coordinates", "device polygons span (-2.14748e+06"),
     ("duplicate-cell", "cell 'A' is defined twice"),
+    ("text-without-string", "lacks STRING"),
+    ("text-not-ascii", "STRING at byte"),
+    ("unknown-record", "unknown record type 0x8e"),
+    ("xy-wrong-data-type", "has data type 2, expected 3"),
+    ("xy-partial-point", "holds 6 bytes, not whole values of 4"),
+    ("element-without-endel", "has no ENDEL"),
+    ("layer-outside-element", "record LAYER at byte"),
 ])
 def test_a_crafted_gds_gets_its_line(golden, tmp_path, case, needle):
     message = _read(golden, "gds", corpus.gds_cases((golden / "design.gds").read_bytes())[case], tmp_path)
     assert needle in message, message
+
+
+def test_streams_from_real_writers_pass_the_scan(tmp_path):
+    """KLayout and gdstk libraries with every element kind, arrays, magnified references and properties."""
+    import gdstk
+    import klayout.db as kdb
+
+    from fabrication.gds_scan import scan_gds
+
+    ly = kdb.Layout()
+    top, sub = ly.create_cell("TOP"), ly.create_cell("SUB")
+    layer = ly.layer(1, 0)
+    sub.shapes(layer).insert(kdb.Box(0, 0, 100, 100))
+    top.shapes(layer).insert(kdb.Path([kdb.Point(0, 0), kdb.Point(500, 500)], 20))
+    top.shapes(ly.layer(68, 0)).insert(kdb.Text("label", kdb.Trans(10, 10)))
+    top.shapes(layer).insert(kdb.Box(5000, 5000, 6000, 6000)).set_property(1, "property")
+    top.insert(kdb.CellInstArray(sub.cell_index(), kdb.Trans(), kdb.Vector(200, 0), kdb.Vector(0, 200), 3, 4))
+    top.insert(kdb.CellInstArray(sub.cell_index(), kdb.CplxTrans(2.0, 45, True, kdb.DVector(5, 5))))
+    ly.write(str(tmp_path / "klayout.gds"))
+    assert scan_gds(tmp_path / "klayout.gds").polygons == 2 + 12 + 1  # path and box, the 3 x 4 array, one more
+    lib = gdstk.Library()
+    leaf = lib.new_cell("LEAF")
+    leaf.add(gdstk.rectangle((0, 0), (1, 1)), gdstk.FlexPath([(0, 0), (1, 1)], 0.1), gdstk.Label("x", (0, 0)))
+    lib.new_cell("TOP").add(gdstk.Reference(leaf, columns=2, rows=2, spacing=(1, 1)))
+    lib.write_gds(str(tmp_path / "gdstk.gds"))
+    assert scan_gds(tmp_path / "gdstk.gds").depth == 2
 
 
 def test_a_self_referencing_gds_no_longer_kills_verify_or_show(golden, tmp_path):
