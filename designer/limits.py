@@ -4,7 +4,9 @@ The defaults are generous for real work (a 5000 x 5000-cell grid, 100 s
 windows at 10 kHz); each can be raised for one command with an environment
 variable ``DESIGNER_MAX_<NAME>`` (e.g. ``DESIGNER_MAX_GRID_CELLS=100000000``).
 A file the tool reads must also be a regular file: a FIFO, a device such as
-``/dev/zero`` or a directory is refused before a byte is read.
+``/dev/zero`` or a directory is refused before a byte is read. The caps on
+part files (GDS, STL) live in :mod:`fabrication.limits`, under the same
+environment names.
 """
 from __future__ import annotations
 
@@ -37,9 +39,6 @@ class Limits:
     npz_bytes: int = 2 * GIB
     json_bytes: int = 256 * MIB
     config_bytes: int = 1 * MIB
-    gds_bytes: int = 1 * GIB
-    gds_depth: int = 64
-    stl_bytes: int = 1 * GIB
 
 
 def limits() -> Limits:

@@ -244,6 +244,7 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
                                   else (0, [], []))
     if start:
         progress(f"resuming {folder} after epoch {start - 1}")
+        atomic_write_text(folder / "history.csv", _history_csv(history))  # a kill may have left it one behind
     if start >= t.epochs and history and selected.epoch in (None, t.epochs - 1):
         # Nothing left to train and the last epoch is shipped: evaluate it afresh, so its
         # metrics describe the binary design this code draws and exports. (A selected

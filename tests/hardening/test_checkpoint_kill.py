@@ -160,3 +160,20 @@ def test_a_corrupt_checkpoint_is_refused_and_nothing_is_shipped(uninterrupted, t
     with pytest.raises(DesignerError, match="checkpoint"):
         optimize(tiny(), run, resume=True)
     assert not (run / "design.npz").exists()
+
+
+@pytest.mark.slow
+def test_a_kill_at_any_file_operation_of_the_whole_run_resumes_bit_identically(uninterrupted, tmp_path, monkeypatch):
+    """Every write of the run: checkpoints, history.csv, design.npz, design.json, summary.json."""
+    out, snaps = tmp_path / "run", tmp_path / "snaps"
+    snaps.mkdir()
+    fake = SnapshotOs(fabrication.atomic.os, out, snaps)
+    fake.armed = True
+    monkeypatch.setattr(fabrication.atomic, "os", fake)
+    optimize(tiny(), out)
+    monkeypatch.undo()
+    assert len(fake.snapshots) >= 5 * len(FILE_OPS)
+    for snap in fake.snapshots:
+        optimize(tiny(), snap, resume=True)
+        assert_same_design(uninterrupted, snap)
+        assert not list(snap.glob(".*.tmp")), snap.name

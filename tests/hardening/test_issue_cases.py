@@ -187,8 +187,8 @@ def test_a_self_referencing_gds_no_longer_kills_verify_or_show(golden, tmp_path)
     for args in (["verify", str(part), "--run", str(golden)], ["show", str(part), "--run", str(golden)]):
         done = subprocess.run([sys.executable, "-m", "designer", *args], capture_output=True, text=True, timeout=300)
         assert done.returncode == 2, (args, done.returncode, done.stderr)
-        assert done.stderr.strip().splitlines() == [f"error: cycle.gds: cell 'DESIGNER_DEVICE' references "
-                                                    f"'DESIGNER_DEVICE', which contains it: a reference cycle."]
+        assert done.stderr.strip().splitlines() == ["error: cycle.gds: cell 'DESIGNER_DEVICE' references "
+                                                    "'DESIGNER_DEVICE', which contains it: a reference cycle."]
     assert not (tmp_path / "cycle.gds.png").exists()
 
 
