@@ -48,7 +48,7 @@ def runtime(engine: str, device: str) -> dict:
         import llvmlite.binding as llvm
         import numba
 
-        if engine == "fused":
+        if engine in ("fused", "impulse", "auto"):  # the impulse engine traces with the fused one
             out["fused_backend"] = "numba" if device == "cpu" else "torch"
         out["numba_threads"] = numba.config.NUMBA_NUM_THREADS
         out["numba_cpu_name"] = numba.config.CPU_NAME or llvm.get_host_cpu_name()

@@ -19,6 +19,7 @@ from . import budget, jsonio, rundir
 from .config import Config
 from .data import Corpus, Split, load_corpus, make_split
 from .design import atomic_write_text
+from .errors import DesignerError
 from .physics import ENGINES, get_engine, resolve_device
 from .train import train_fold
 
@@ -58,7 +59,10 @@ def make_splits(cfg: Config, corpus: Corpus) -> list[Split]:
     """Every split the run trains, each checked by ``make_split`` (groups, sides) before the first fold trains."""
     t = cfg.training
     folds = [0] if not t.folds else (range(t.folds) if t.fold < 0 else [t.fold])
-    return [make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed) for k in folds]
+    try:
+        return [make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed) for k in folds]
+    except DesignerError as exc:
+        raise DesignerError(f"{cfg.source_file}: {exc}") from None
 
 
 def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,

@@ -92,10 +92,13 @@ def footprints(polygons, layout: Layout, process: Process):
     """(walls, base, lid) footprints in the layout unit; lid is None without one.
 
     walls: the device polygons, pinches closed. base: the design region or the
-    domain. lid: the domain, less the ports when the process has them.
+    domain, half a grid step wider. lid: the domain, less the ports when the
+    process has them.
     """
     box = layout.design_box if process.base_under == "design_region" else layout.domain_box
-    base = shapely.box(*box)
+    # Half a grid step wider, so that no wall edge or vertex coincides with the base's
+    # outline (a wall touching it along a line or at a point makes a non-manifold edge).
+    base = shapely.box(*box).buffer(0.5 * process.grid, join_style="mitre")
     lid = None
     if process.lid_thickness > 0:
         lid = shapely.box(*layout.domain_box)

@@ -81,8 +81,7 @@ def test_more_folds_than_speakers_in_a_loaded_corpus_is_one_line_before_training
                     10000.0)
     with pytest.raises(DesignerError) as info:
         make_splits(cfg, corpus)
-    assert str(info.value) == ("tiny.toml: training.folds = 9 needs 9 speaker groups, but the corpus has 8 speakers; "
-                               "use at most 8 folds")
+    assert str(info.value) == "tiny.toml: training.folds = 9: corpus has only 8 groups; expected folds <= 8"
     cfg8 = parse_config({**data, "training": {**data["training"], "folds": 8}}, "tiny.toml")
     assert len(make_splits(cfg8, corpus)) == 8
 
