@@ -145,8 +145,10 @@ def layout_3d(cfg: Config, stack: Stack, refine: int = 1) -> Layout:
     probes = flat.probe_weights[..., None] * (channel / stack.channel)
     damping = torch.maximum(flat.damping[:, :, None].expand(-1, -1, nz), _z_damping(stack, cfg, refine))
     extend = (lambda m: m[:, :, None].expand(-1, -1, nz).clone())
+    # The fluid's loss (the channel walls' boundary layers) acts in the channel only.
+    loss = None if flat.fluid_loss is None else (flat.fluid_loss[:, :, None] * channel).contiguous()
     return Layout(extend(flat.design_mask), extend(flat.keepout), extend(flat.frame), source, probes,
-                  damping.contiguous(), refine)
+                  damping.contiguous(), refine, loss)
 
 
 def evaluate_3d(path: Path, cfg: Config, corpus, indices: np.ndarray, refine: int = 1,

@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["Template", "Material", "GdsLayers", "PrintSpec", "DriveSpec", "BandSpec", "SurroundingsSpec",
+__all__ = ["Template", "Material", "GdsLayers", "PrintSpec", "DriveSpec", "BandSpec", "SurroundingsSpec", "LossSpec",
            "load_template", "template_names", "TemplateError", "MODELS"]
 
 C_VACUUM_M_PER_S = 299_792_458.0
@@ -130,6 +130,20 @@ class BandSpec:
 
 
 @dataclass(frozen=True)
+class LossSpec:
+    """Attenuation of the fluid where it fills the channel: alpha in Np/m, taken at ``reference_hz``.
+
+    The simulation applies it as a frequency-independent damping b = 2 c alpha
+    in the fluid (amplitude exp(-alpha x) for a wave at speed c); the reason
+    says where alpha comes from and how it varies over the band.
+    """
+
+    fluid_np_per_m: float = 0.0
+    reference_hz: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class SurroundingsSpec:
     """What the 3D check puts around the part: fluid above and below it, and its absorbing layers.
 
@@ -165,6 +179,7 @@ class Template:
     drive: DriveSpec = DriveSpec()
     band: BandSpec = BandSpec()
     surroundings: SurroundingsSpec = SurroundingsSpec()
+    losses: LossSpec = LossSpec()
 
     @property
     def unit_m(self) -> float:
@@ -288,6 +303,9 @@ def parse_template(data: dict, source: str) -> Template:
             drive=DriveSpec(lowpass_hz=float(data.get("source", {}).get("lowpass_hz", 0.0)),
                             lowpass_order=int(data.get("source", {}).get("lowpass_order", 4))),
             band=_band(data),
+            losses=LossSpec(fluid_np_per_m=float(data.get("losses", {}).get("fluid_np_per_m", 0.0)),
+                            reference_hz=float(data.get("losses", {}).get("reference_hz", 0.0)),
+                            reason=str(data.get("losses", {}).get("reason", ""))),
             surroundings=SurroundingsSpec(
                 outside_m=float(data.get("surroundings", {}).get(f"outside_{unit}", 0.0)) * scale,
                 absorber_m=float(data.get("surroundings", {}).get(f"absorber_{unit}", 0.0)) * scale,
@@ -309,6 +327,8 @@ def _check_template(t: Template, source: str) -> None:
     if t.printing.frame_around not in FRAME_PLACES:
         raise TemplateError(f"{source}: print.frame_around must be one of {', '.join(FRAME_PLACES)}, "
                             f"got {t.printing.frame_around!r}")
+    if t.losses.fluid_np_per_m < 0:
+        raise TemplateError(f"{source}: losses.fluid_np_per_m must be >= 0, got {t.losses.fluid_np_per_m}")
     if t.steps_per_sample < 1:
         raise TemplateError(f"{source}: time.steps_per_sample must be >= 1, got {t.steps_per_sample}")
     if t.drive.lowpass_hz < 0 or t.drive.lowpass_order < 1:
