@@ -28,6 +28,7 @@ from .design import atomic_write_bytes, atomic_write_text, npz_bytes, read_npz, 
 from .drive import Drive, drive_for
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
 from .physics import Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
+from .progress import Progress, as_progress, compile_notice
 
 __all__ = ["Problem", "make_problem", "evaluate", "train_fold", "optimize", "Evaluation"]
 
@@ -212,17 +213,6 @@ def _history_csv(history: list[dict]) -> str:
     return buf.getvalue()
 
 
-class _Progress:
-    """A progress line on stderr for long work (silent when ``echo`` is None)."""
-
-    def __init__(self, echo: Callable[[str], None] | None):
-        self.echo = echo
-
-    def __call__(self, msg: str) -> None:
-        if self.echo:
-            self.echo(msg)
-
-
 _TRAINING_KEYS = ("epoch", "beta", "learning_rate", "train_loss_running", "epoch_seconds")
 """Keys of an epoch record that training itself writes (the rest come from evaluation)."""
 
@@ -251,26 +241,28 @@ def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, 
 
 
 def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: bool = False,
-               echo: Callable[[str], None] | None = None, engine: str | None = None,
+               echo: Progress | Callable[[str], None] | None = None, engine: str | None = None,
                device: str | None = None, extra_meta: dict | None = None) -> dict:
     """Train one fold into ``folder``; returns the final metrics.
 
     ``corpus`` may be any :class:`~designer.data.Corpus`, loaded or made in
     code; a corpus the config does not describe is stored beside the design,
     so the run can be exported, verified and reported like any other.
+    ``echo``: a :class:`~designer.progress.Progress`, a callable taking
+    whole lines, or None (silent).
     """
     check_fits(cfg, corpus)
     cfg = with_ring_down(cfg, corpus)
     folder.mkdir(parents=True, exist_ok=True)
     problem = make_problem(cfg, engine=engine, device=device)
-    progress = _Progress(echo)
+    progress = as_progress(echo)
     t = cfg.training
     theta = _initial_theta(problem).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=t.learning_rate)
     selected = _Selection()
     start, history, confusions = _load_checkpoint(folder, theta, opt, selected) if resume else (0, [], [])
     if start:
-        progress(f"resuming {folder} after epoch {start - 1}")
+        progress.line(f"resuming {folder} after epoch {start - 1}")
     if start >= t.epochs and history and selected.epoch in (None, t.epochs - 1):
         # Nothing left to train and the last epoch is shipped: evaluate it afresh, so its
         # metrics describe the binary design this code draws and exports. (A selected
@@ -285,20 +277,27 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         rng = np.random.default_rng([t.seed, epoch])
         n_batches = math.ceil(len(split.train) / t.batch_size)
         running, seen, tick = 0.0, 0, time.perf_counter()
-        for b, (x, y, chunk, lengths) in enumerate(batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
-                                                           rng=rng, dtype=problem.dtype,
-                                                           ring_down=cfg.data.ring_down_samples)):
-            opt.zero_grad()
-            loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths)
-            opt.step()
-            running += loss * len(chunk)
-            seen += len(chunk)
-            progress(f"\r  epoch {epoch + 1}/{t.epochs}  batch {b + 1}/{n_batches}  loss {running / seen:.4f}  "
-                     f"{time.perf_counter() - tick:.1f}s")
-        if (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
-            record, conf = _epoch_record(problem, corpus, split, theta.detach(), beta, epoch, lr, running / seen)
-        else:
-            record, conf = {"epoch": epoch, "beta": beta, "learning_rate": lr, "train_loss_running": running / seen}, {}
+        notice = compile_notice(engine or cfg.simulation.engine, problem.device) if epoch == start else None
+        if notice:
+            progress.line(notice)
+        with progress.bar(n_batches, f"epoch {epoch + 1}/{t.epochs}") as bar:
+            for x, y, chunk, lengths in batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
+                                                rng=rng, dtype=problem.dtype, ring_down=cfg.data.ring_down_samples):
+                opt.zero_grad()
+                loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths)
+                opt.step()
+                running += loss * len(chunk)
+                seen += len(chunk)
+                bar.update(loss=f"{running / seen:.4f}")
+                if notice:
+                    progress.line(f"  kernels ready; first batch {time.perf_counter() - tick:.1f} s")
+                    notice = None
+            bar.note("evaluating")
+            if (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
+                record, conf = _epoch_record(problem, corpus, split, theta.detach(), beta, epoch, lr, running / seen)
+            else:
+                record, conf = {"epoch": epoch, "beta": beta, "learning_rate": lr,
+                                "train_loss_running": running / seen}, {}
         if t.select_epochs > 1 and epoch >= t.epochs - t.select_epochs:
             if "binary_train_loss" not in record:
                 record["binary_train_loss"] = _fabricated_train_loss(problem, corpus, split, theta.detach())
@@ -308,13 +307,13 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         confusions.append(conf)
         _save_checkpoint(folder, epoch, theta, opt, history, confusions, selected)
         atomic_write_text(folder / "history.csv", _history_csv(history))
-        progress("\r" + _summary_line(record) + "\n")
+        progress.line(_summary_line(record))
     if selected.epoch is not None and selected.epoch != t.epochs - 1:
-        progress(f"  final design: epoch {selected.epoch + 1} (fabricated training loss {selected.loss:.4f})\n")
+        progress.line(f"  final design: epoch {selected.epoch + 1} (fabricated training loss {selected.loss:.4f})")
         final = _finalise_selected(problem, corpus, split, selected, history, confusions, folder, extra_meta or {})
     else:
         final = _finalise(problem, corpus, split, theta.detach(), history, confusions, folder, extra_meta or {})
-    progress(f"  fold done in {time.perf_counter() - wall:.1f}s\n")
+    progress.line(f"  fold done in {time.perf_counter() - wall:.1f}s")
     return final
 
 
@@ -403,7 +402,7 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
     return final
 
 
-def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,
+def optimize(cfg: Config, out: Path, resume: bool = False, echo: Progress | Callable[[str], None] | None = None,
              engine: str | None = None, device: str | None = None, config_data: dict | None = None) -> dict:
     """Run ``cfg`` into ``out``: one design, or one per fold with a summary.
 
@@ -418,19 +417,21 @@ def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str],
     t = cfg.training
     folds = [0] if not t.folds else range(t.folds) if t.fold < 0 else [t.fold]
     splits = {k: make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed) for k in folds}
-    if echo:
-        echo(f"band: {band.line()}\n" + (f"{warning}\n" if warning else ""))
+    progress = as_progress(echo)
+    progress.line(f"band: {band.line()}")
+    if warning:
+        progress.line(warning)
     out.mkdir(parents=True, exist_ok=True)
     extra = {"config": config_data or {}, "band": band.as_dict()}
     if not t.folds:
-        final = train_fold(cfg, corpus, splits[0], out, resume, echo, engine, device, extra)
+        final = train_fold(cfg, corpus, splits[0], out, resume, progress, engine, device, extra)
         summary = {"folds": [final]}
     else:
         results = []
         for k in folds:
-            if echo:
-                echo(f"fold {k + 1}/{t.folds}\n")
-            results.append(train_fold(cfg, corpus, splits[k], out / f"fold-{k}", resume, echo, engine, device, extra))
+            progress.line(f"fold {k + 1}/{t.folds}")
+            results.append(train_fold(cfg, corpus, splits[k], out / f"fold-{k}", resume, progress, engine, device,
+                                      extra))
         summary = {"folds": results}
     summary.update(_mean_std(summary["folds"]))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
