@@ -1,14 +1,14 @@
 """`designer export` and `designer verify`: thin commands over designer.fab and designer.verify."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from ..errors import DesignerError
-from ..paths import design_folder, existing, existing_file, part_file
+from ..limits import limits, too_big
+from ..paths import design_folder, existing, existing_file, part_file, run_folder
 from .common import EXIT_FAILED, EXIT_OK, echo_err, one_line
 
 __all__ = ["export", "verify", "FORMAT_CHOICES"]
@@ -20,7 +20,7 @@ FORMAT_CHOICES = ["gds", "stl", "msh", "vtu", "xdmf", "svg", "png"]
 @click.argument("design", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
               help="Output format (default: the template's, gds or stl).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default RUN/design.<ext>).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output file (default RUN/design.<ext>).")
 @click.option("--strict", is_flag=True, help="Fail (exit 1, no file) on any design-rule violation.")
 @one_line
 def export(design, fmt, out, strict):
@@ -29,14 +29,20 @@ def export(design, fmt, out, strict):
     Exit status 0 written, 1 design-rule violations with --strict (no file),
     2 unusable input.
     """
-    from ..design import find_design
+    run_folder(design)
+    from ..design import find_design, load_design
+    from ..fab import config_of, export_design, fab_layout, fab_process
+    from ..outputs import check_output_file
 
     folder = find_design(design)
-    from ..design import load_design
-    from ..fab import config_of, export_design, fab_layout, fab_process
-
+    if out is not None:
+        check_output_file(out)
+    elif fmt is not None:
+        check_output_file(folder / f"design.{fmt}", "export to")
     d = load_design(folder)
     fmt = fmt or config_of(d).template.output_format
+    if out is None:
+        check_output_file(folder / f"design.{fmt}", "export to")
     if strict:
         import numpy as np
 
@@ -132,21 +138,28 @@ def verify(file, run, config, data, refine, biases, contrasts, max_drop, min_acc
         existing(data, "data")
     if refine < 1:
         raise DesignerError(f"--refine {refine}: expected a positive integer")
+    if refine > limits().refine:
+        raise too_big(f"--refine {refine}", refine, "refine")
     biases, contrasts = _floats(biases, "--bias"), _floats(contrasts, "--contrast")
     min_accuracy = _min_accuracy(min_accuracy)
+    from .. import jsonio
     from ..design import atomic_write_text
+    from ..outputs import check_output_file
     from ..progress import Progress
     from ..verify import verify as run_verify
 
+    record = Path(file).parent / f"verify-{Path(file).name}.json" if run is None and config is None else None
+    if record is not None:
+        check_output_file(record, "verify result")
     result = run_verify(file, run=run, config=config, data=data, refine=refine, biases=biases, contrasts=contrasts,
                         max_drop=max_drop, engine=engine, device=device, three_d=three_d,
                         min_accuracy_percent=min_accuracy, progress=Progress())
     if as_json:
-        click.echo(json.dumps(result.as_dict()))
+        click.echo(jsonio.dumps(result.as_dict()))
     else:
         _print_verify(result)
-    if run is None and config is None:
-        atomic_write_text(Path(file).parent / f"verify-{Path(file).name}.json", json.dumps(result.as_dict(), indent=2))
+    if record is not None:
+        atomic_write_text(record, jsonio.dumps(result.as_dict(), indent=2))
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
 
 

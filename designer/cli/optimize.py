@@ -1,7 +1,6 @@
 """`designer optimize`: train a design from a config, optionally export and verify it."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ EXPORT_FORMATS = ["gds", "stl", "msh", "vtu", "xdmf", "svg", "png"]
 @click.command(short_help="Train a material design from a TOML config.")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--epochs", type=click.IntRange(min=1), help="Override [training] epochs.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default runs/<config-stem>-<timestamp>).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Override [simulation] device.")
 @click.option("--engine", type=click.Choice(["auto", "fused", "reference", "impulse"]),
@@ -63,18 +62,22 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, template_na
     cfg = parse_config(raw, str(config))
     if cfg.data.path:
         raw.setdefault("data", {})["path"] = cfg.data.path  # absolute, so the run folder can move
-    out = _output_folder(config, out, resume)
+    from ..outputs import check_output_dir
     from ..progress import Progress
-    from ..train import optimize as run
+    from ..runner import optimize as run
 
+    out = check_output_dir(_output_folder(config, out, resume))
     progress = Progress(quiet=quiet)
-    started = time.perf_counter()
-    summary = run(cfg, out, resume=resume, echo=progress, config_data=raw)
-    if exports:
+
+    def export_and_verify(summary: dict) -> dict:
         from ..fabricate import fabricate_run
 
         progress.line(f"exporting and verifying {', '.join(exports)}")
-        summary = fabricate_run(out, tuple(exports), summary)
+        return fabricate_run(out, tuple(exports), summary)
+
+    started = time.perf_counter()
+    summary = run(cfg, out, resume=resume, echo=progress, config_data=raw,
+                  after=export_and_verify if exports else None)
     _print_summary(out, summary, time.perf_counter() - started)
     _warn(out)
 
@@ -106,11 +109,12 @@ def _output_folder(config: Path, out: Path | None, resume: bool) -> Path:
 
 def _warn(out: Path) -> None:
     """One stderr line per sign that a shipped design is unconverged or near chance."""
+    from ..design_check import read_meta
     from ..verdict import design_warnings
 
     designs = sorted(out.glob("**/design.json"))
     for d in designs:
-        for line in design_warnings(json.loads(d.read_text()), d.parent.name if len(designs) > 1 else ""):
+        for line in design_warnings(read_meta(d), d.parent.name if len(designs) > 1 else ""):
             echo_err(line)
 
 
@@ -131,9 +135,11 @@ def _print_summary(out: Path, summary: dict, seconds: float) -> None:
     for fmt, fab in summary.get("fabricated", {}).items():
         click.echo(f"as fabricated   {fmt}: {100 * fab['accuracy_mean']:.1f} +/- {100 * fab['accuracy_std']:.1f}% "
                    f"(mean drop {fab['drop_points_mean']:+.1f} points)")
+    from ..design_check import read_meta
+
     designs = sorted(out.glob("**/design.json"))
     for d in designs:
-        meta = json.loads(d.read_text())
+        meta = read_meta(d)
         ls = meta["lengthscale"]
         click.echo(f"length scale    {d.parent.name}: min solid {ls['min_solid_cells']:g} / void "
                    f"{ls['min_void_cells']:g} cells, rule {ls['rule_cells']:g} -> "

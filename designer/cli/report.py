@@ -25,8 +25,12 @@ def report(run_dir, no_fields, quiet):
     file opens offline and can be mailed on its own. Progress goes to stderr.
     """
     run_folder(run_dir)
+    from ..outputs import check_output_dir
     from ..progress import Progress
     from ..report import write_report
+    from ..report.run import find_run
+
+    check_output_dir(find_run(run_dir) / "report", "report into")
 
     started = time.perf_counter()
     result = write_report(run_dir, with_fields=not no_fields, progress=Progress(quiet=quiet))
@@ -35,7 +39,7 @@ def report(run_dir, no_fields, quiet):
 
 @click.command(short_help="Preview a GDS, STL or design.npz as a PNG.")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output PNG (default FILE.png).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output PNG (default FILE.png).")
 @click.option("--run", type=click.Path(file_okay=False, path_type=Path),
               help="The run folder a GDS or STL came from (default: the file's folder).")
 @one_line
@@ -45,6 +49,8 @@ def show(file, out, run):
     suffix = file.suffix.lower()
     if suffix != ".npz" and suffix not in READ_FORMATS:
         raise DesignerError(f"{file}: expected a .gds, .stl or design.npz file")
+    from ..outputs import check_output_file
     from ..report import show_file
 
+    check_output_file(out if out is not None else file.with_name(file.name + ".png"))
     click.echo(f"wrote {show_file(file, run=run, out=out)}")

@@ -31,7 +31,7 @@ def templates():
 @click.option("--data", type=click.Path(path_type=Path),
               help="Fit the config to this dataset: class folders of WAV files, Hillenbrand recordings, "
                    ".npz/.csv/X.npy arrays, or a UCR archive (.ts, .tsv, .txt).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("designer.toml"),
+@click.option("--out", type=click.Path(path_type=Path), default=Path("designer.toml"),
               show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @one_line
@@ -47,7 +47,10 @@ def init(template_name, data, out, force):
 
     from ..config import parse_config
     from ..design import atomic_write_text
+    from ..outputs import check_output_file
     from ..starter import plan_for_data, starter_config
+
+    check_output_file(out)
 
     plan = plan_for_data(data, out.parent) if data is not None else None
     text = starter_config(template_name or "photonic-soi", plan)

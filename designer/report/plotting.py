@@ -16,6 +16,8 @@ from matplotlib.patches import Circle, Rectangle
 
 import fabrication as fab
 
+from ..design import atomic_write_bytes
+
 __all__ = ["DPI", "UNIT_LABELS", "unit_label", "new_figure", "map_figsize", "show_map", "colour_bar",
            "draw_layout", "label_axes", "si_scale", "device_axis", "png_bytes", "save"]
 
@@ -136,7 +138,10 @@ def png_bytes(fig: Figure) -> bytes:
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """PNG with no timestamp metadata, so the same run gives the same bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    """PNG with no timestamp metadata, so the same run gives the same bytes; written atomically.
+
+    The image is rendered in memory first, so a full disk leaves no partial
+    (or empty) PNG behind, only a one-line error.
+    """
+    atomic_write_bytes(path, png_bytes(fig))
     return path

@@ -63,17 +63,17 @@ def test_optimize_warns_about_an_unfinished_design(piped):
 
 
 def test_a_chance_level_design_does_not_pass(piped, tmp_path):
-    """A probe moved onto the source takes every recording: the part scores its class's share, chance exactly."""
-    run = tmp_path / "at-source"
+    """A probe moved beside the source takes every recording: the part scores its class's share, chance exactly."""
+    run = tmp_path / "beside-source"
     shutil.copytree(piped[0], run, ignore=shutil.ignore_patterns("checkpoint.*"))
     meta = json.loads((run / "design.json").read_text())
     source = meta["config"]["sources"][0]
-    meta["config"]["probes"][1].update(x_cells=source["x_cells"], y_cells=source["y_cells"])
+    meta["config"]["probes"][1].update(x_cells=source["x_cells"], y_cells=source["y_cells"] + 2)  # clear of it
     (run / "design.json").write_text(json.dumps(meta))
     result = CliRunner().invoke(main, ["verify", str(run / "design.npz"), "--max-drop", "100", "--json"])
     report = json.loads(result.stdout.strip().splitlines()[-1])
     confusion = np.array(report["confusion_matrix"])
-    assert confusion[:, 1].sum() == confusion.sum()  # every recording -> the probe at the source
+    assert confusion[:, 1].sum() == confusion.sum()  # every recording -> the probe beside the source
     assert report["accuracy"] == pytest.approx(report["chance_accuracy"])
     assert result.exit_code == 1 and report["passed"] is False
     assert len(report["failures"]) == 1 and "chance" in report["failures"][0]
