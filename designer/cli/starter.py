@@ -32,7 +32,7 @@ def templates():
               help="Fit the config to this dataset: class folders of WAV files, Hillenbrand recordings, "
                    ".npz/.csv/X.npy arrays, or a UCR archive (.ts, .tsv, .txt).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("designer.toml"),
-              show_default=True)
+              show_default=True, help="Where to write the config.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @one_line
 def init(template_name, data, out, force):

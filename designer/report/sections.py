@@ -143,7 +143,7 @@ def _response(ctx: Context) -> tuple[FigureEntry, ...]:
     return (ctx.emit(spectra.transfer_figure(transfer, fold.classes, f"Probe transfer spectra{ctx.where}"),
                      f"{ctx.prefix}transfer", "Probe transfer spectra |H_p(f)|²",
                      "Power spectrum of each probe's response to one input sample (through the drive chain), "
-                     "from one traced impulse on the fabricated design. For this linear device a probe's "
+                     "from one traced impulse on the fabricated design (faint; bold: its running mean). For this linear device a probe's "
                      "integrated power is Σ_f |X(f)|² |H_p(f)|²: these curves are the classifier's weights on the "
                      "input's power spectrum."),)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from scipy.ndimage import uniform_filter1d
 from scipy.signal import spectrogram, welch
 
 from .plotting import colour_bar, device_axis, new_figure, si_scale
@@ -16,6 +17,7 @@ from .simulate import Clock, Transfer
 __all__ = ["class_spectra", "class_spectra_figure", "spectrogram_figure", "transfer_figure"]
 
 FLOOR_DB = -60.0  # spectra are drawn down to this far below their peak
+SMOOTH_BINS = 160  # the transfer spectra's bold curves: a running mean over 1/160 of the band
 
 
 def _db(power: np.ndarray, reference: float) -> np.ndarray:
@@ -90,15 +92,22 @@ def spectrogram_figure(signals: list[np.ndarray], captions: list[str], clock: Cl
 
 
 def transfer_figure(transfer: Transfer, classes: tuple[str, ...], title: str) -> Figure:
-    """|H_p(f)|^2 of each probe in dB re the largest, over the signal band (signal and device frequency)."""
+    """|H_p(f)|^2 of each probe in dB re the largest, over the signal band (signal and device frequency).
+
+    Faint: the spectrum itself; bold: its running mean over 1/160 of the
+    band, which is what a broadband input's power weighs.
+    """
     fig = new_figure(8.0, 4.4)
     ax = fig.subplots()
     f = transfer.signal_hz
     scale = _freq_axes(ax, transfer.clock, float(f[-1]))
     reference = float(transfer.power.max()) or 1.0
+    width = max(1, len(f) // SMOOTH_BINS)
     for p, curve in enumerate(transfer.power):
         name = classes[p] if p < len(classes) else f"probe {p}"
-        ax.plot(f / scale, _db(curve, reference), lw=1.2, label=f"probe {name}")
+        line, = ax.plot(f / scale, _db(curve, reference), lw=0.6, alpha=0.35)
+        ax.plot(f / scale, _db(uniform_filter1d(curve, width), reference), lw=1.5, color=line.get_color(),
+                label=f"probe {name}")
     ax.set(ylabel="|H_p(f)|² (dB re largest)", ylim=(FLOOR_DB, 3), xlim=(0, f[-1] / scale))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncols=2 if len(classes) > 6 else 1)

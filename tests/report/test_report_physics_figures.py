@@ -169,6 +169,13 @@ def test_stl_view_lifts_and_clears_a_lid():
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("x (mm)", "y (mm)", "z (mm)")
 
 
+def test_islands_on_the_floor_all_rest():
+    """Walls standing apart (a photonic slab has no base plate) are not lids: nothing is lifted."""
+    islands = [trimesh.creation.box((2, 2, 1)).apply_translation((3 * k, 0, 0.5)) for k in range(3)]
+    resting, upper = solid.bodies(trimesh.util.concatenate(islands))
+    assert len(resting) == 3 and upper == []
+
+
 def test_shading_is_brightest_facing_the_light():
     light = solid.LIGHT / np.linalg.norm(solid.LIGHT)
     colours = solid.shade(np.array([light, -light]), (1.0, 1.0, 1.0))
