@@ -11,6 +11,7 @@ shipped.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import time
@@ -67,7 +68,7 @@ def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device
 
 
 def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
-                lengths: torch.Tensor | None = None) -> torch.Tensor:
+                lengths: torch.Tensor | None = None, speed_scale: float = 1.0) -> torch.Tensor:
     """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T).
 
     ``inputs`` are signal samples; the drive chain turns them into the
@@ -75,6 +76,8 @@ def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
     (B,) samples integrated into each sample's power (default: all T).
     """
     medium = build_medium(rho, problem.cfg, problem.layout)
+    if speed_scale != 1.0:  # every speed at once: the Courant map scales, the impedances do not
+        medium = dataclasses.replace(medium, courant=medium.courant * speed_scale)
     k = problem.drive.factor
     extra = {} if lengths is None else {"lengths": (lengths * k).to(problem.device)}
     injected = problem.drive(inputs.to(problem.device, problem.dtype))
@@ -187,18 +190,25 @@ _TRAINING_KEYS = ("epoch", "beta", "learning_rate", "train_loss_running", "epoch
 
 
 def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, x: torch.Tensor,
-                         y: torch.Tensor, lengths: torch.Tensor | None = None) -> float:
+                         y: torch.Tensor, lengths: torch.Tensor | None = None,
+                         jitter: np.random.Generator | None = None) -> float:
     """Add the batch loss's gradient to ``theta.grad``; return the loss.
 
     The loss is the mean over the density variants (eroded, nominal, dilated
     when robust) plus the length-scale penalty. Each variant's simulation is
     differentiated and released before the next one runs, so an engine that
     stores its graph (the reference) holds one variant's graph at a time.
+    With ``training.speed_jitter`` = j each variant sees every wave speed
+    scaled by its own draw of 1 + U(-j, j) from ``jitter``: the design may not
+    lean on a resonance placed to a fraction of a percent, which neither air
+    (0.17 % per kelvin) nor the grid's dispersion holds.
     """
     variants = problem.density.training(theta, beta, epoch)
+    j = problem.cfg.training.speed_jitter
     total = 0.0
     for rho in variants:
-        part = cross_entropy(probe_power(problem, rho, x, lengths), y) / len(variants)
+        scale = 1.0 + float(jitter.uniform(-j, j)) if j and jitter is not None else 1.0
+        part = cross_entropy(probe_power(problem, rho, x, lengths, scale), y) / len(variants)
         part.backward(retain_graph=True)  # the variants share the filter's graph
         total += float(part.detach())
         del part
@@ -262,6 +272,7 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         for group in opt.param_groups:
             group["lr"] = lr
         rng = np.random.default_rng([t.seed, epoch])
+        jitter = np.random.default_rng([t.seed, epoch, 1])  # its own stream: the batch order does not move
         n_batches = math.ceil(len(split.train) / t.batch_size)
         running, seen, tick = 0.0, 0, time.perf_counter()
         notice = compile_notice(engine or cfg.simulation.engine, problem.device) if epoch == start else None
@@ -272,7 +283,7 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
                                                                cfg.data.window_samples, rng=rng, dtype=problem.dtype,
                                                                ring_down=cfg.data.ring_down_samples)):
                 opt.zero_grad()
-                loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths)
+                loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths, jitter)
                 _check_finite(loss, theta.grad, folder, f"epoch {epoch + 1}, batch {b + 1}", "loss or its gradient")
                 opt.step()
                 _check_finite(0.0, theta.detach(), folder, f"epoch {epoch + 1}, batch {b + 1}", "latent design")

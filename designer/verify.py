@@ -187,10 +187,10 @@ def verify(path: Path, run: Path | None = None, config: Path | None = None, data
     if three_d:
         from .part3d import evaluate_3d
 
-        ev3, stack, seconds = evaluate_3d(path, cfg, corpus, indices, refine, engine, device)
+        ev3, stack, seconds, steps = evaluate_3d(path, cfg, corpus, indices, refine, engine, device)
         same = ev3.predicted[np.argsort(ev3.indices)] == nominal.predicted[np.argsort(nominal.indices)]
         solid = {"accuracy": ev3.accuracy, "agreement_with_2d": float(same.mean()),
-                 "drop_from_2d_points": 100 * (nominal.accuracy - ev3.accuracy), "seconds": seconds,
+                 "drop_from_2d_points": 100 * (nominal.accuracy - ev3.accuracy), "seconds": seconds, "steps": steps,
                  "confusion_matrix": ev3.confusion.tolist(),
                  "shape_cells": [*(n * refine for n in (cfg.grid.nx, cfg.grid.ny)), stack.nz],
                  "layers": stack.names()}
