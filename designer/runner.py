@@ -10,6 +10,8 @@ speakers is one line, not a crash after hours of training.
 """
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +22,7 @@ from .config import Config
 from .data import Corpus, Split, load_corpus, make_split
 from .design import atomic_write_text
 from .errors import DesignerError
-from .physics import ENGINES, get_engine, resolve_device
+from .physics import resolve_device
 from .progress import Progress, as_progress
 from .train import train_fold
 
@@ -32,9 +34,11 @@ SYNTHETIC_MAX_SECONDS = 0.38
 
 
 def _engine_name(cfg: Config, engine: str | None) -> str:
+    """The engine a training batch runs on: 'auto' takes the impulse engine for a linear medium."""
     name = engine or cfg.simulation.engine
     if name == "auto":
-        return "reference" if get_engine("auto") is ENGINES["reference"] else "fused"
+        nl = cfg.nonlinearity
+        return "impulse" if not (nl.kerr or nl.saturable_absorption) else "fused"
     return name
 
 
@@ -44,8 +48,9 @@ def check_budget(cfg: Config, engine: str | None = None, device: str | None = No
     dtype_bytes = DTYPE_BYTES[cfg.simulation.dtype]
     dev = resolve_device(device or cfg.simulation.device).type
     t, d = cfg.training, cfg.data
-    train = budget.estimate_training(cells, d.window_samples, t.batch_size, dtype_bytes, _engine_name(cfg, engine),
-                                     dev, len(cfg.probes))
+    probe_cells = sum(max(1, round(math.pi * p.radius_cells ** 2)) for p in cfg.probes)
+    train = budget.estimate_training(cells, d.window_samples * cfg.steps_per_sample, t.batch_size, dtype_bytes,
+                                     _engine_name(cfg, engine), dev, len(cfg.probes), probe_cells=probe_cells)
     evaluation = budget.estimate_evaluation(cells, t.batch_size, dtype_bytes, len(cfg.probes))
     peak = max(train, evaluation, key=lambda e: e.bytes)
     if d.corpus == "synthetic":
@@ -104,12 +109,17 @@ def optimize(cfg: Config, out: Path, resume: bool = False, echo: Progress | Call
 
 
 def _epoch_seconds(cfg: Config, corpus: Corpus, split: Split, engine: str | None) -> float:
-    window = cfg.data.window_samples
+    k = cfg.steps_per_sample
+    window = (cfg.data.window_samples or max(len(x) for x in corpus.signals)) * k
     variants = 3 if cfg.constraints.method in ("robust", "both") else 1
-    test_steps = sum(len(corpus.signals[i]) for i in split.test)
+    test_steps = sum(len(corpus.signals[i]) for i in split.test) * k
     eval_steps = 2 * (len(split.train) * window + test_steps)
+    bs = cfg.training.batch_size
+    batches = math.ceil(len(split.train) / bs)
+    longest = max(len(corpus.signals[i]) for i in split.test) * k
+    impulse_eval = 2 * (batches * window + math.ceil(len(split.test) / bs) * longest)
     return budget.epoch_seconds(cfg.grid.nx * cfg.grid.ny, window, len(split.train), variants, eval_steps,
-                                _engine_name(cfg, engine))
+                                _engine_name(cfg, engine), batches, impulse_eval)
 
 
 def _train_folds(cfg, corpus, splits, out, resume, progress: Progress, engine, device, extra) -> list[dict]:
