@@ -13,7 +13,7 @@ import io
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +27,9 @@ from .density import DensityModel, fabricated_coverage, make_density_model
 from .design import atomic_write_bytes, atomic_write_text, npz_bytes, read_npz, save_design
 from .drive import Drive, drive_for
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
+from .errors import DesignerError
 from .physics import Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
+from .physics.spectral import SpectralMedium, spectral_power
 
 __all__ = ["Problem", "make_problem", "evaluate", "train_fold", "optimize", "Evaluation"]
 
@@ -45,6 +47,7 @@ class Problem:
     device: torch.device
     dtype: torch.dtype
     drive: Drive
+    solves: dict = field(default_factory=dict, compare=False, repr=False)  # spectral solves, by design
 
 
 def _to(layout: Layout, device, dtype) -> Layout:
@@ -54,6 +57,10 @@ def _to(layout: Layout, device, dtype) -> Layout:
 
 
 def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device: str | None = None) -> Problem:
+    name = engine or cfg.simulation.engine
+    if cfg.template.spectral and name != "auto":
+        raise DesignerError(f"engine {name!r}: template {cfg.template.name} (model {cfg.template.model!r}) is solved "
+                            f"per frequency, with its dispersion; use engine 'auto'")
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
     layout = _to(layout_from_config(cfg, refine), dev, dtype)
@@ -73,6 +80,10 @@ def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
     k = problem.drive.factor
     extra = {} if lengths is None else {"lengths": (lengths * k).to(problem.device)}
     injected = problem.drive(inputs.to(problem.device, problem.dtype))
+    if isinstance(medium, SpectralMedium):  # whole ring-down, by Parseval: lengths change nothing
+        weights = problem.drive.node_weights(injected, medium.frequencies_hz)
+        return spectral_power(medium, problem.layout.source_weights, problem.layout.probe_weights, weights,
+                              cache=None if torch.is_grad_enabled() else problem.solves)
     power, _ = problem.engine(medium, problem.layout.source_weights, injected, problem.layout.probe_weights, **extra)
     return power
 

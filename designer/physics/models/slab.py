@@ -1,0 +1,84 @@
+"""Slab: a silicon-on-insulator chip in 2D, per frequency, with the TE0 mode's dispersion and loss.
+
+Each region is a medium of its own complex index at every frequency f_k of
+the band (:mod:`designer.physics.slab`): the etched-away region the
+cladding's bulk index, the slab the TE0 effective index n_eff(lambda) of the
+template's thickness, each with its propagation loss as an imaginary part
+n'' = alpha lambda / (4 pi) (alpha the power attenuation). The design density
+interpolates the permittivity, eps(x) = eps_clad + rho (eps_slab - eps_clad),
+and the engine solves the Helmholtz equation div(grad U) + (2 pi f h / c)^2 eps U
+= -s per frequency (:mod:`designer.physics.spectral`), in a stretched-coordinate
+PML whose damping rate sigma = absorber_strength / dt matches the time-domain
+sponge's peak. Frequencies: uniform nodes over the template's band,
+``slab.node_spacing_hz`` apart (``refine`` times closer on a refined grid).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+
+from ...config import Config
+from ..layout import Layout
+from ..slab import C_VACUUM_M_PER_S, loss_per_m, refractive_index, slab_te_index
+from ..spectral import SpectralMedium, pml_faces
+
+__all__ = ["build", "local_speed", "nodes_hz", "indices", "slowest_speed"]
+
+
+def nodes_hz(cfg: Config, refine: int = 1) -> np.ndarray:
+    """The solve frequencies (K,): uniform over the band, at least 2."""
+    b, spacing = cfg.template.band, cfg.template.slab.node_spacing_hz / refine
+    count = max(2, round((b.max_hz - b.min_hz) / spacing) + 1)
+    return np.linspace(b.min_hz, b.max_hz, count)
+
+
+@functools.lru_cache(maxsize=64)
+def _indices(thickness_um: float, core: str, cladding: str, core_db: float, clad_db: float,
+             freqs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    lam_m = C_VACUUM_M_PER_S / np.asarray(freqs)
+    lam_um = lam_m * 1e6
+    n_slab = slab_te_index(lam_um, thickness_um, core, cladding)
+    n_clad = refractive_index(cladding, lam_um)
+    return (n_slab + 1j * loss_per_m(core_db) * lam_m / (4 * math.pi),
+            n_clad + 1j * loss_per_m(clad_db) * lam_m / (4 * math.pi))
+
+
+def indices(cfg: Config, freqs_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Complex indices (K,) of the slab's TE0 mode and of the cladding at ``freqs_hz``."""
+    s = cfg.template.slab
+    return _indices(s.thickness_m * 1e6, s.core, s.cladding, s.core_loss_db_per_cm, s.cladding_loss_db_per_cm,
+                    tuple(float(f) for f in freqs_hz))
+
+
+def _permittivity(rho: torch.Tensor, cfg: Config, freqs: np.ndarray) -> torch.Tensor:
+    n_slab, n_clad = indices(cfg, freqs)
+    e_slab = torch.as_tensor(n_slab**2, device=rho.device)[:, None, None]
+    e_clad = torch.as_tensor(n_clad**2, device=rho.device)[:, None, None]
+    return e_clad + (e_slab - e_clad) * rho.to(torch.complex128)[None]
+
+
+def local_speed(rho: torch.Tensor, cfg: Config) -> torch.Tensor:
+    """Phase velocity c / Re(n) at the band's centre frequency, in m/s."""
+    centre = np.array([0.5 * (cfg.template.band.min_hz + cfg.template.band.max_hz)])
+    return (C_VACUUM_M_PER_S / torch.sqrt(_permittivity(rho.double(), cfg, centre)[0]).real).to(rho.dtype)
+
+
+def slowest_speed(cfg: Config) -> float:
+    """The slowest phase velocity over the band (the slab at the band's top frequency), m/s."""
+    n_slab, n_clad = indices(cfg, nodes_hz(cfg))
+    return C_VACUUM_M_PER_S / float(max(n_slab.real.max(), n_clad.real.max()))
+
+
+def build(rho: torch.Tensor, cfg: Config, layout: Layout) -> SpectralMedium:
+    """The spectral medium for density ``rho`` on ``layout``'s grid: mass (K, nx, ny), PML faces."""
+    freqs = nodes_hz(cfg, layout.refine)
+    g, h = cfg.grid, cfg.template.cell_size_m / layout.refine
+    omega = 2 * math.pi * freqs
+    sigma = g.absorber_strength / cfg.dt_s  # peak damping rate, the same on a refined grid
+    faces, stretch = pml_faces(tuple(rho.shape), g.absorber_cells * layout.refine, sigma / omega, g.absorber_order)
+    k0h2 = torch.as_tensor((omega * h / C_VACUUM_M_PER_S) ** 2, device=rho.device)[:, None, None]
+    mass = k0h2 * _permittivity(rho, cfg, freqs) * torch.as_tensor(stretch, device=rho.device)
+    return SpectralMedium(mass, faces, stretch, freqs)
