@@ -72,9 +72,12 @@ def slowest_speed(cfg: Config) -> float:
     return C_VACUUM_M_PER_S / float(max(n_slab.real.max(), n_clad.real.max()))
 
 
-def build(rho: torch.Tensor, cfg: Config, layout: Layout) -> SpectralMedium:
-    """The spectral medium for density ``rho`` on ``layout``'s grid: mass (K, nx, ny), PML faces."""
-    freqs = nodes_hz(cfg, layout.refine)
+def build(rho: torch.Tensor, cfg: Config, layout: Layout, freqs_hz: np.ndarray | None = None) -> SpectralMedium:
+    """The spectral medium for density ``rho`` on ``layout``'s grid: mass (K, nx, ny), PML faces.
+
+    freqs_hz: the frequencies to solve at (default :func:`nodes_hz`).
+    """
+    freqs = nodes_hz(cfg, layout.refine) if freqs_hz is None else np.asarray(freqs_hz, dtype=float)
     g, h = cfg.grid, cfg.template.cell_size_m / layout.refine
     omega = 2 * math.pi * freqs
     sigma = g.absorber_strength / cfg.dt_s  # peak damping rate, the same on a refined grid
