@@ -6,11 +6,20 @@ cladding's bulk index, the slab the TE0 effective index n_eff(lambda) of the
 template's thickness, each with its propagation loss as an imaginary part
 n'' = alpha lambda / (4 pi) (alpha the power attenuation). The design density
 interpolates the permittivity, eps(x) = eps_clad + rho (eps_slab - eps_clad),
-and the engine solves the Helmholtz equation div(grad U) + (2 pi f h / c)^2 eps U
-= -s per frequency (:mod:`designer.physics.spectral`), in a stretched-coordinate
+and the engine solves the Helmholtz equation div(grad U) + mu U = -s per
+frequency (:mod:`designer.physics.spectral`), in a stretched-coordinate
 PML whose damping rate sigma = absorber_strength / dt matches the time-domain
 sponge's peak. Frequencies: uniform nodes over the template's band,
 ``slab.node_spacing_hz`` apart (``refine`` times closer on a refined grid).
+
+The stencil's dispersion. With q = (k h)^2 = (2 pi f h / c)^2 eps, a plane
+wave on the 5-point stencil has 4 sin^2(k_x h / 2) + 4 sin^2(k_y h / 2) = mu;
+averaged over directions the left side is (k h)^2 - (k h)^4 / 16 + O(h^6), so
+mu = q - q^2 / 16 makes the direction-averaged wave number the physical one
+(a modified-wavenumber correction, as in dispersion-optimised FD schemes,
+e.g. Jo, Shin & Suh, Geophysics 61, 529, 1996). What remains is the
+stencil's anisotropy, +-(k h)^2 / 96 in phase velocity: 0.47 % at 9.7 cells
+per wavelength (the slab at 1.42 um, 50 nm cells) instead of 1.7 % uncorrected.
 """
 from __future__ import annotations
 
@@ -46,11 +55,28 @@ def _indices(thickness_um: float, core: str, cladding: str, core_db: float, clad
             n_clad + 1j * loss_per_m(clad_db) * lam_m / (4 * math.pi))
 
 
+@functools.lru_cache(maxsize=16)
+def _shipped_speed(name: str) -> float | None:
+    from templates import TemplateError, load_template
+
+    try:
+        return load_template(name).material.speed_m_per_s
+    except TemplateError:
+        return None
+
+
 def indices(cfg: Config, freqs_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Complex indices (K,) of the slab's TE0 mode and of the cladding at ``freqs_hz``."""
-    s = cfg.template.slab
-    return _indices(s.thickness_m * 1e6, s.core, s.cladding, s.core_loss_db_per_cm, s.cladding_loss_db_per_cm,
-                    tuple(float(f) for f in freqs_hz))
+    """Complex indices (K,) of the slab's TE0 mode and of the cladding at ``freqs_hz``.
+
+    A material whose wave speed differs from the shipped template's (``designer
+    verify --contrast``) scales the slab's index by the inverse ratio.
+    """
+    s, t = cfg.template.slab, cfg.template
+    n_slab, n_clad = _indices(s.thickness_m * 1e6, s.core, s.cladding, s.core_loss_db_per_cm,
+                              s.cladding_loss_db_per_cm, tuple(float(f) for f in freqs_hz))
+    shipped = _shipped_speed(t.name)
+    scale = 1.0 if shipped is None else shipped / t.material.speed_m_per_s
+    return n_slab * scale, n_clad
 
 
 def _permittivity(rho: torch.Tensor, cfg: Config, freqs: np.ndarray) -> torch.Tensor:
@@ -83,5 +109,6 @@ def build(rho: torch.Tensor, cfg: Config, layout: Layout, freqs_hz: np.ndarray |
     sigma = g.absorber_strength / cfg.dt_s  # peak damping rate, the same on a refined grid
     faces, stretch = pml_faces(tuple(rho.shape), g.absorber_cells * layout.refine, sigma / omega, g.absorber_order)
     k0h2 = torch.as_tensor((omega * h / C_VACUUM_M_PER_S) ** 2, device=rho.device)[:, None, None]
-    mass = k0h2 * _permittivity(rho, cfg, freqs) * torch.as_tensor(stretch, device=rho.device)
+    q = k0h2 * _permittivity(rho, cfg, freqs)
+    mass = (q - q * q / 16.0) * torch.as_tensor(stretch, device=rho.device)
     return SpectralMedium(mass, faces, stretch, freqs)
