@@ -93,7 +93,7 @@ class _Painter:
         self.valid = {ph: np.isfinite(s) for ph, s in self.score.items()}
 
 
-@njit(cache=True)
+@njit(cache=False)  # compiled per process: numba reads its cache index with pickle
 def _paint_forced(state, ph, a0, a1, offs, offs_other, valid, valid_other, score, k_other):  # pragma: no cover
     """Step 2 of the module docstring, compiled: paint, invalidate, and paint what is forced.
 
@@ -236,7 +236,7 @@ def _paint(field: np.ndarray, region: np.ndarray, eta: float, solid_cells: int, 
     return painter.state[p:-p, p:-p] == _SOLID
 
 
-@njit(cache=True)
+@njit(cache=False)  # compiled per process: numba reads its cache index with pickle
 def _paint_in_order(state, phase, anchors, offs_s, offs_v, valid_s, valid_v, score_s, score_v, k_s, k_v):  # pragma: no cover
     """Step 1 of the module docstring, compiled: each touch in order, if still valid and not redundant."""
     for n in range(phase.shape[0]):

@@ -6,7 +6,6 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import time
 from pathlib import Path
@@ -47,7 +46,7 @@ def main() -> None:
 @main.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--epochs", type=click.IntRange(min=1), help="Override [training] epochs.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default runs/<config-stem>-<timestamp>).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Override [simulation] device.")
 @click.option("--engine", type=click.Choice(["auto", "fused", "reference", "impulse"]), help="Override [simulation] engine.")
@@ -79,17 +78,21 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, template_na
     cfg = parse_config(raw, str(config))
     if cfg.data.path:
         raw.setdefault("data", {})["path"] = cfg.data.path  # absolute, so the run folder can move
-    out = _output_folder(config, out, resume)
-    from .train import optimize as run
+    from .outputs import check_output_dir
+    from .runner import optimize as run
 
-    started = time.perf_counter()
-    summary = run(cfg, out, resume=resume, echo=None if quiet else _echo_err, config_data=raw)
-    if exports:
+    out = check_output_dir(_output_folder(config, out, resume))
+
+    def export_and_verify(summary: dict) -> dict:
         from .fabricate import fabricate_run
 
         if not quiet:
             _echo_err(f"exporting and verifying {', '.join(exports)}\n")
-        summary = fabricate_run(out, tuple(exports), summary)
+        return fabricate_run(out, tuple(exports), summary)
+
+    started = time.perf_counter()
+    summary = run(cfg, out, resume=resume, echo=None if quiet else _echo_err, config_data=raw,
+                  after=export_and_verify if exports else None)
     _print_summary(out, summary, time.perf_counter() - started)
 
 
@@ -135,9 +138,11 @@ def _print_summary(out: Path, summary: dict, seconds: float) -> None:
     for fmt, fab in summary.get("fabricated", {}).items():
         click.echo(f"as fabricated   {fmt}: {100 * fab['accuracy_mean']:.1f} +/- {100 * fab['accuracy_std']:.1f}% "
                    f"(mean drop {fab['drop_points_mean']:+.1f} points)")
+    from .design_check import read_meta
+
     designs = sorted(out.glob("**/design.json"))
     for d in designs:
-        meta = json.loads(d.read_text())
+        meta = read_meta(d)
         ls = meta["lengthscale"]
         click.echo(f"length scale    {d.parent.name}: min solid {ls['min_solid_cells']:g} / void "
                    f"{ls['min_void_cells']:g} cells, rule {ls['rule_cells']:g} -> "
@@ -168,7 +173,7 @@ def templates():
 @click.option("--data", type=click.Path(exists=True, path_type=Path),
               help="Fit the config to this dataset: class folders of WAV files, Hillenbrand recordings, "
                    ".npz/.csv/X.npy arrays, or a UCR archive (.ts, .tsv, .txt).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("designer.toml"),
+@click.option("--out", type=click.Path(path_type=Path), default=Path("designer.toml"),
               show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @_one_line
@@ -177,10 +182,13 @@ def init(template_name, data, out, force):
     from .design import atomic_write_text
     from .starter import plan_for_data, starter_config
 
+    from .outputs import check_output_file
+
     if template_name is None and data is None:
         raise DesignerError("init: pass --template NAME (see `designer templates`) or --data PATH")
     if out.exists() and not force:
         raise DesignerError(f"{out}: exists; pass --force to overwrite")
+    check_output_file(out)
     plan = plan_for_data(data, out.parent) if data is not None else None
     text = starter_config(template_name or "photonic-soi", plan)
     from .config import parse_config

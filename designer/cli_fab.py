@@ -1,7 +1,6 @@
 """`designer export` and `verify`: thin commands over designer.fab and designer.verify."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -17,17 +16,24 @@ FORMAT_CHOICES = ["gds", "stl", "msh", "vtu", "xdmf", "svg", "png"]
 @click.argument("design", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
               help="Output format (default: the template's, gds or stl).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default RUN/design.<ext>).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output file (default RUN/design.<ext>).")
 @click.option("--strict", is_flag=True, help="Fail (exit 1, no file) on any design-rule violation.")
 @_one_line
 def export(design, fmt, out, strict):
     """Export DESIGN (a run folder or design.npz; default: the newest run under ./runs)."""
     from .design import find_design, load_design
     from .fab import config_of, export_design, fab_layout, fab_process
+    from .outputs import check_output_file
 
+    if out is not None:
+        check_output_file(out)
     folder = find_design(design)
+    if out is None and fmt is not None:
+        check_output_file(folder / f"design.{fmt}", "export to")
     d = load_design(folder)
     fmt = fmt or config_of(d).template.output_format
+    if out is None:
+        check_output_file(folder / f"design.{fmt}", "export to")
     if strict:
         import fabrication as fab
         import numpy as np
@@ -88,18 +94,23 @@ def verify(file, run, config, data, refine, biases, contrasts, max_drop, engine,
     Exit status 0 when the accuracy drops by at most --max-drop points, 1 when
     it drops by more, 2 when the input cannot be read.
     """
+    from . import jsonio
     from .design import atomic_write_text
+    from .outputs import check_output_file
     from .verify import verify as run_verify
 
+    record = Path(file).parent / f"verify-{Path(file).name}.json" if run is None and config is None else None
+    if record is not None:
+        check_output_file(record, "verify result")
     result = run_verify(file, run=run, config=config, data=data, refine=refine,
                         biases=_floats(biases, "--bias"), contrasts=_floats(contrasts, "--contrast"),
                         max_drop=max_drop, engine=engine, device=device, three_d=three_d)
     if as_json:
-        click.echo(json.dumps(result.as_dict()))
+        click.echo(jsonio.dumps(result.as_dict()))
     else:
         _print_verify(result)
-    if run is None and config is None:
-        atomic_write_text(Path(file).parent / f"verify-{Path(file).name}.json", json.dumps(result.as_dict(), indent=2))
+    if record is not None:
+        atomic_write_text(record, jsonio.dumps(result.as_dict(), indent=2))
     sys.exit(0 if result.passed else 1)
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from templates import Template, TemplateError, load_template
 
-from .errors import ConfigError
+from .config_rules import check_ports, check_signs, check_sizes, check_transit
+from .errors import ConfigError, DesignerError
+from .limits import read_regular_file
 
 __all__ = ["Config", "load_config", "parse_config", "read_config_data", "ConfigError"]
 
@@ -289,20 +291,32 @@ class _Checker:
         return cls(**kwargs)
 
 
+def _read_config_text(path: Path) -> str:
+    """The config's text: a regular file (not a FIFO or /dev/zero), at most Limits.config_bytes, UTF-8."""
+    try:
+        data = read_regular_file(path, "config_bytes", "TOML config")
+    except DesignerError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); expected a TOML config") from None
+
+
+def _parse_toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: arrays or tables nested too deeply; expected a TOML config") from None
+
+
 def read_config_data(path: str | Path, overrides: dict | None = None) -> dict:
     """The TOML document at ``path`` with ``overrides`` ('section.key' -> value) applied."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read ({exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+    data = _parse_toml(_read_config_text(path), source)
     for dotted, value in (overrides or {}).items():
         section, key = dotted.split(".")
         table = data.setdefault(section, {})
@@ -441,6 +455,8 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         check.fail("training.select_epochs", f"expected 1 or more (1: ship the last epoch), got {cfg.training.select_epochs}")
     if not 0 <= cfg.training.init_value <= 1:
         check.fail("training.init_value", f"expected a density in [0, 1], got {cfg.training.init_value}")
+    check_sizes(cfg, check)
+    check_signs(cfg, check)
 
 
 def _check_stability(cfg: Config, check: _Checker) -> None:
@@ -477,6 +493,8 @@ def _inside(x: float, y: float, cfg: Config) -> str | None:
 
 def _check_geometry(cfg: Config, check: _Checker) -> None:
     r = cfg.design_region
+    if r.keepout_cells < 0:
+        check.fail("design_region.keepout_cells", f"expected 0 or more cells, got {r.keepout_cells}")
     if not (r.x0_cells < r.x1_cells and r.y0_cells < r.y1_cells):
         check.fail("design_region", f"expected x0 < x1 and y0 < y1, got [{r.x0_cells}, {r.x1_cells}) x [{r.y0_cells}, {r.y1_cells})")
     for x, y in ((r.x0_cells, r.y0_cells), (r.x1_cells - 1, r.y1_cells - 1)):
@@ -508,6 +526,8 @@ def _check_geometry(cfg: Config, check: _Checker) -> None:
                 if r.x0_cells - r.keepout_cells <= x < r.x1_cells + r.keepout_cells and \
                         r.y0_cells - r.keepout_cells <= y < r.y1_cells + r.keepout_cells:
                     check.fail(f"sources[{i}]", "the line source crosses the design region")
+    check_ports(cfg, check)
+    check_transit(cfg, check)
 
 
 def _check_data(cfg: Config, check: _Checker) -> None:

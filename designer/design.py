@@ -1,60 +1,52 @@
 """The Design file: the one hand-off between optimize, export, verify and report.
 
-``design.npz`` holds arrays only (read with ``allow_pickle=False``), and
-``design.json`` holds the resolved config, template, units, versions, placement
-and metrics. Both are written atomically (temporary file, then rename).
+``design.npz`` holds arrays only (never unpickled; sizes, dtypes, shapes and
+values checked by :mod:`designer.npzio`), and ``design.json`` holds the
+resolved config, template, units, versions, placement and metrics in strict
+JSON (non-finite numbers as null; :mod:`designer.design_check` checks its
+structure). Both are written atomically (temporary file, then rename).
 """
 from __future__ import annotations
 
-import io
-import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DesignerError
+from fabrication.atomic import write_bytes
+from fabrication.errors import FabricationExportError
 
-__all__ = ["Design", "save_design", "load_design", "atomic_write_bytes", "atomic_write_text", "find_design"]
+from . import jsonio
+from .config import parse_config
+from .design_check import design_arrays, read_meta
+from .errors import DesignerError
+from .npzio import check_arrays, npz_bytes, read_npz
+
+__all__ = ["Design", "save_design", "load_design", "atomic_write_bytes", "atomic_write_text", "find_design",
+           "npz_bytes", "read_npz"]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
+
+    Only a regular file is replaced (see :mod:`fabrication.atomic`); the file
+    gets 0666 minus the umask; any OSError (a full disk, a read-only folder)
+    is one DesignerError line and leaves neither a partial file nor a
+    temporary one.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DesignerError(f"{path}: cannot create its folder ({exc.strerror})") from None
+    try:
+        write_bytes(path, data)
+    except FabricationExportError as exc:
+        raise DesignerError(str(exc).rstrip(".")) from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
-
-
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
-
-
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Arrays of an npz file, never unpickling; errors name the file."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise DesignerError(f"{path}: file not found") from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise DesignerError(f"{path}: not a readable npz design file ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -78,17 +70,7 @@ def save_design(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None
     """Write ``design.npz`` and ``design.json`` into ``folder`` atomically."""
     folder = Path(folder)
     atomic_write_bytes(folder / "design.npz", npz_bytes(arrays))
-    atomic_write_text(folder / "design.json", json.dumps(meta, indent=2, sort_keys=False, default=_json_default))
-
-
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    atomic_write_text(folder / "design.json", jsonio.dumps(meta, indent=2))
 
 
 def load_design(path: str | Path) -> Design:
@@ -98,13 +80,12 @@ def load_design(path: str | Path) -> Design:
     npz, meta_path = folder / "design.npz", folder / "design.json"
     if not npz.exists():
         raise DesignerError(f"{folder}: no design.npz here (expected a run folder or a design.npz)")
-    arrays = read_npz(npz)
-    try:
-        meta = json.loads(meta_path.read_text())
-    except FileNotFoundError:
-        raise DesignerError(f"{meta_path}: missing; a design needs design.npz and design.json side by side") from None
-    except json.JSONDecodeError as exc:
-        raise DesignerError(f"{meta_path}: not valid JSON ({exc})") from None
+    if not meta_path.exists():
+        raise DesignerError(f"{meta_path}: missing; a design needs design.npz and design.json side by side")
+    meta = read_meta(meta_path)
+    cfg = parse_config(meta["config"], str(meta_path))
+    arrays = read_npz(npz, "design file")
+    check_arrays(arrays, design_arrays(cfg), npz)
     return Design(arrays=arrays, meta=meta, folder=folder)
 
 

@@ -1,11 +1,11 @@
 """The whole loop for a finished run: export every design and verify each file."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from . import jsonio
 from .design import atomic_write_text, load_design
 from .fab import export_design
 from .verify import verify
@@ -26,7 +26,7 @@ def fabricate_run(out: Path, formats: tuple[str, ...], summary: dict) -> dict:
         for fmt in formats:
             exported = export_design(design, fmt)
             result = verify(exported.path)
-            atomic_write_text(folder / f"verify-{exported.path.name}.json", json.dumps(result.as_dict(), indent=2))
+            atomic_write_text(folder / f"verify-{exported.path.name}.json", jsonio.dumps(result.as_dict(), indent=2))
             fold["fabricated"][fmt] = {"accuracy": result.accuracy, "drop_points": result.drop_points,
                                        "drc_violations": len(exported.violations), "file": str(exported.path)}
         fold["lengthscale"] = design.meta["lengthscale"]
@@ -37,5 +37,5 @@ def fabricate_run(out: Path, formats: tuple[str, ...], summary: dict) -> dict:
         summary["fabricated"][fmt] = {"accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std()),
                                       "drop_points_mean": float(drop.mean())}
     summary["all_meet_rule"] = all(f["lengthscale"]["meets_rule"] for f in summary["folds"])
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", jsonio.dumps(summary, indent=2))
     return summary

@@ -14,15 +14,47 @@ from .config import Config
 from .data import Corpus, Split
 from .data.record import data_record
 
-__all__ = ["design_meta", "placement", "versions", "config_document"]
+__all__ = ["design_meta", "placement", "versions", "runtime", "config_document"]
+
+
+PACKAGES = ("designer", "numba", "llvmlite", "scipy", "scikit-image", "shapely", "gdstk", "trimesh", "manifold3d")
 
 
 def versions() -> dict:
     out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def runtime(engine: str, device: str) -> dict:
+    """What else decides the floating-point result: engine, threads, CPU and the instruction sets used.
+
+    numba compiles the fused kernels for ``numba_cpu_name`` with
+    ``numba_cpu_features`` (the host's unless NUMBA_CPU_NAME /
+    NUMBA_CPU_FEATURES pin them; see benchmarks/bench_determinism.py), and
+    torch dispatches its CPU kernels for ``torch_cpu_capability``
+    (ATEN_CPU_CAPABILITY pins it).
+    """
+    from . import jit_cache
+
+    out = {"engine": engine, "device": device, "machine": platform.machine(), "platform": platform.platform(),
+           "torch_threads": torch.get_num_threads(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+           "jit_cache": jit_cache.status()}
     try:
-        out["designer"] = metadata.version("designer")
-    except metadata.PackageNotFoundError:
-        out["designer"] = "unknown"
+        import llvmlite.binding as llvm
+        import numba
+
+        if engine in ("fused", "impulse", "auto"):  # the impulse engine traces with the fused one
+            out["fused_backend"] = "numba" if device == "cpu" else "torch"
+        out["numba_threads"] = numba.config.NUMBA_NUM_THREADS
+        out["numba_cpu_name"] = numba.config.CPU_NAME or llvm.get_host_cpu_name()
+        out["numba_cpu_features"] = numba.config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
+    except ImportError:
+        out.update(numba_threads=None, fused_backend="torch" if engine == "fused" else None)
     return out
 
 
@@ -90,6 +122,7 @@ def design_meta(cfg: Config, split: Split, corpus: Corpus, ls: dict, final: dict
                   "steps_per_sample": cfg.steps_per_sample},
         "model": t.model,
         "versions": versions(),
+        "runtime": runtime(extra.get("engine", "unknown"), extra.get("device", "unknown")),
         "command": " ".join(sys.argv),
         "placement": placement(cfg),
         "split": {

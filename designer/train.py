@@ -3,14 +3,15 @@
 One fold at a time: latent field theta -> density pipeline (constraints) ->
 wave-speed map -> engine -> probe powers -> loss. Every epoch evaluates the
 smooth design at the current beta and the exactly binary design (beta = inf)
-and writes an atomic checkpoint, so a killed run resumes losing at most the
-epoch in progress.
+and writes an atomic checkpoint (:mod:`designer.checkpoint`), so a killed run
+resumes losing at most the epoch in progress, to the bit-identical design. A
+loss or design that goes non-finite stops the run with one line; nothing is
+shipped.
 """
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -20,18 +21,19 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from .config import Config
-from .data import Corpus, Split, batches, load_corpus, make_split, ring_down_steps, with_ring_down
+from .data import Corpus, Split, batches, ring_down_steps, with_ring_down
 from .data.record import check_fits
 from .density import DensityModel, fabricated_coverage, make_density_model
-from .design import atomic_write_bytes, atomic_write_text, npz_bytes, read_npz, save_design
+from .design import atomic_write_text, save_design
 from .drive import Drive, drive_for
-from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
 from .errors import DesignerError
-from .physics import Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
+from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
+from .physics import ENGINES, Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
 from .physics.spectral import SpectralMedium, spectral_power
 
-__all__ = ["Problem", "make_problem", "evaluate", "train_fold", "optimize", "Evaluation"]
+__all__ = ["Problem", "make_problem", "evaluate", "train_fold", "Evaluation"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -158,41 +160,6 @@ def _initial_theta(problem: Problem) -> torch.Tensor:
     return theta.to(problem.device, problem.dtype)
 
 
-def _save_checkpoint(folder: Path, epoch: int, theta: torch.Tensor, opt: torch.optim.Adam, history: list,
-                     confusions: list, selected: "_Selection") -> None:
-    state = opt.state[theta] if theta in opt.state else {}
-    arrays = {"theta": theta.detach().cpu().numpy()}
-    if state:
-        arrays.update(exp_avg=state["exp_avg"].cpu().numpy(), exp_avg_sq=state["exp_avg_sq"].cpu().numpy(),
-                      step=np.array(float(state["step"])))
-    if selected.theta is not None:
-        arrays["selected_theta"] = selected.theta.cpu().numpy()
-    atomic_write_bytes(folder / "checkpoint.npz", npz_bytes(arrays))
-    atomic_write_text(folder / "checkpoint.json", json.dumps({"epoch": epoch, "history": history,
-                                                              "confusions": confusions,
-                                                              "selected": selected.meta()}))
-
-
-def _load_checkpoint(folder: Path, theta: torch.Tensor, opt: torch.optim.Adam, selected: "_Selection"):
-    meta_path = folder / "checkpoint.json"
-    if not meta_path.exists() or not (folder / "checkpoint.npz").exists():
-        return 0, [], []
-    meta = json.loads(meta_path.read_text())
-    arrays = read_npz(folder / "checkpoint.npz")
-    with torch.no_grad():
-        theta.copy_(torch.from_numpy(arrays["theta"]))
-    if "exp_avg" in arrays:
-        opt.state[theta] = {
-            "step": torch.tensor(float(arrays["step"])),
-            "exp_avg": torch.from_numpy(arrays["exp_avg"]).to(theta),
-            "exp_avg_sq": torch.from_numpy(arrays["exp_avg_sq"]).to(theta),
-        }
-    if meta.get("selected") and "selected_theta" in arrays:
-        selected.epoch, selected.loss = meta["selected"]["epoch"], meta["selected"]["loss"]
-        selected.theta = torch.from_numpy(arrays["selected_theta"]).to(theta)
-    return meta["epoch"] + 1, meta["history"], meta["confusions"]
-
-
 class _Selection:
     """The final design's choice among the last ``select_epochs`` epochs.
 
@@ -261,6 +228,21 @@ def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, 
     return total
 
 
+def _check_finite(loss: float, tensor: torch.Tensor | None, folder: Path, where: str, what: str) -> None:
+    """Stop the run with one line when training produced a non-finite number."""
+    if math.isfinite(loss) and (tensor is None or bool(torch.isfinite(tensor).all())):
+        return
+    raise DesignerError(f"{folder}: training diverged at {where}: the {what} is not finite; nothing was shipped "
+                        f"(lower training.learning_rate or the nonlinearity's strength)")
+
+
+def _check_record(record: dict, folder: Path) -> None:
+    for key, value in record.items():
+        if key.endswith("_loss") and isinstance(value, float) and not math.isfinite(value):
+            raise DesignerError(f"{folder}: training diverged at epoch {record['epoch'] + 1}: {key} is {value}; "
+                                f"nothing was shipped (lower training.learning_rate or the nonlinearity's strength)")
+
+
 def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: bool = False,
                echo: Callable[[str], None] | None = None, engine: str | None = None,
                device: str | None = None, extra_meta: dict | None = None) -> dict:
@@ -279,9 +261,12 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
     theta = _initial_theta(problem).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=t.learning_rate)
     selected = _Selection()
-    start, history, confusions = _load_checkpoint(folder, theta, opt, selected) if resume else (0, [], [])
+    fingerprint = run_fingerprint(cfg)
+    start, history, confusions = (load_checkpoint(folder, theta, opt, selected, fingerprint, t.epochs) if resume
+                                  else (0, [], []))
     if start:
         progress(f"resuming {folder} after epoch {start - 1}")
+        atomic_write_text(folder / "history.csv", _history_csv(history))  # a kill may have left it one behind
     if start >= t.epochs and history and selected.epoch in (None, t.epochs - 1):
         # Nothing left to train and the last epoch is shipped: evaluate it afresh, so its
         # metrics describe the binary design this code draws and exports. (A selected
@@ -301,7 +286,9 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
                                                            ring_down=cfg.data.ring_down_samples)):
             opt.zero_grad()
             loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths)
+            _check_finite(loss, theta.grad, folder, f"epoch {epoch + 1}, batch {b + 1}", "loss or its gradient")
             opt.step()
+            _check_finite(0.0, theta.detach(), folder, f"epoch {epoch + 1}, batch {b + 1}", "latent design")
             running += loss * len(chunk)
             seen += len(chunk)
             progress(f"\r  epoch {epoch + 1}/{t.epochs}  batch {b + 1}/{n_batches}  loss {running / seen:.4f}  "
@@ -315,9 +302,10 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
                 record["binary_train_loss"] = _fabricated_train_loss(problem, corpus, split, theta.detach())
             selected.offer(epoch, record["binary_train_loss"], theta)
         record["epoch_seconds"] = time.perf_counter() - tick
+        _check_record(record, folder)
         history.append(record)
         confusions.append(conf)
-        _save_checkpoint(folder, epoch, theta, opt, history, confusions, selected)
+        save_checkpoint(folder, epoch, theta, opt, history, confusions, selected, fingerprint)
         atomic_write_text(folder / "history.csv", _history_csv(history))
         progress("\r" + _summary_line(record) + "\n")
     if selected.epoch is not None and selected.epoch != t.epochs - 1:
@@ -407,51 +395,13 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
         "selected_epoch": cfg.training.epochs - 1 if selected_epoch is None else selected_epoch,
         "seconds_per_epoch": float(np.mean([h["epoch_seconds"] for h in history if not h.get("selected")])) if history else None,
     }
+    for name, values in arrays.items():
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            raise DesignerError(f"{folder}: the final design's {name} is not finite; nothing was shipped")
     ls = problem.density.lengthscale(binary, smooth)
-    meta = provenance.design_meta(cfg, split, corpus, ls, final, history, extra_meta, folder)
+    engine = next((name for name, run in ENGINES.items() if run is problem.engine), problem.cfg.simulation.engine)
+    meta = provenance.design_meta(cfg, split, corpus, ls, final, history,
+                                  {**extra_meta, "engine": engine, "device": str(problem.device)}, folder)
     meta["metrics"]["confusions"] = confusions  # per epoch: rows true, columns predicted
     save_design(folder, arrays, meta)
     return final
-
-
-def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,
-             engine: str | None = None, device: str | None = None, config_data: dict | None = None) -> dict:
-    """Run ``cfg`` into ``out``: one design, or one per fold with a summary.
-
-    The data are loaded, checked and split before anything is written, so bad
-    data leave no output.
-    """
-    from .band import band_report, check_band
-
-    corpus = load_corpus(cfg.data)
-    band = band_report(corpus.signals, cfg)
-    warning = check_band(band, cfg)  # refuses, before any training, signals the model does not describe
-    t = cfg.training
-    folds = [0] if not t.folds else range(t.folds) if t.fold < 0 else [t.fold]
-    splits = {k: make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed) for k in folds}
-    if echo:
-        echo(f"band: {band.line()}\n" + (f"{warning}\n" if warning else ""))
-    out.mkdir(parents=True, exist_ok=True)
-    extra = {"config": config_data or {}, "band": band.as_dict()}
-    if not t.folds:
-        final = train_fold(cfg, corpus, splits[0], out, resume, echo, engine, device, extra)
-        summary = {"folds": [final]}
-    else:
-        results = []
-        for k in folds:
-            if echo:
-                echo(f"fold {k + 1}/{t.folds}\n")
-            results.append(train_fold(cfg, corpus, splits[k], out / f"fold-{k}", resume, echo, engine, device, extra))
-        summary = {"folds": results}
-    summary.update(_mean_std(summary["folds"]))
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    return summary
-
-
-def _mean_std(results: list[dict]) -> dict:
-    out = {}
-    for key in ("train_accuracy", "test_accuracy", "smooth_train_accuracy", "smooth_test_accuracy"):
-        values = np.array([r[key] for r in results], dtype=float)
-        out[f"{key}_mean"] = float(values.mean())
-        out[f"{key}_std"] = float(values.std())
-    return out

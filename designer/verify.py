@@ -16,12 +16,14 @@ import torch
 
 import fabrication as fab
 
+from . import budget
 from .config import Config, load_config
 from .data import Corpus, infer_source, load_corpus, make_split
 from .data.record import check_same_data
 from .design import Design, load_design
 from .errors import DesignerError
 from .fab import config_of, fab_layout, fab_process
+from .limits import limits, too_big
 from .train import evaluate, make_problem
 
 __all__ = ["VerifyResult", "verify", "read_part", "coverage"]
@@ -114,7 +116,11 @@ def _test_set(cfg: Config, design: Design | None, data: Path | None) -> tuple[Co
     if design is not None:
         check_same_data(corpus, design.meta.get("data"), cfg.data.path or f"the {cfg.data.source} source")
     if design is not None and "test_indices" in design.arrays:
-        return corpus, np.asarray(design.arrays["test_indices"])
+        indices = np.asarray(design.arrays["test_indices"])
+        if indices.max() >= len(corpus.labels):
+            raise DesignerError(f"{design.folder / 'design.npz'}: test_indices reach {indices.max()}, but the "
+                                f"corpus has {len(corpus.labels)} recordings; another corpus than the design's?")
+        return corpus, indices
     t = cfg.training
     split = make_split(corpus, t.folds, max(t.fold, 0), cfg.data.test_fraction, cfg.data.seed)
     return corpus, split.test
@@ -152,6 +158,11 @@ def verify(path: Path, run: Path | None = None, config: Path | None = None, data
         cfg = config_of(design)
     if refine < 1:
         raise DesignerError(f"--refine {refine}: expected a positive integer")
+    if refine > limits().refine:
+        raise too_big(f"--refine {refine}", refine, "refine")
+    cells = cfg.grid.nx * cfg.grid.ny * refine**2
+    budget.check_fits(budget.estimate_evaluation(cells, cfg.training.batch_size, 8, len(cfg.probes)),
+                      f"{path}: verify --refine {refine}")
     part = read_part(path, cfg)
     if three_d and part.fmt != "stl":
         raise DesignerError(f"{path}: --3d simulates the printed part; pass its .stl")

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import datetime
 import os
+import warnings
 from pathlib import Path
 
 import gdstk
 import numpy as np
 import shapely
 
-from fabrication.errors import FabricationReadError
+from fabrication.errors import FabricationExportError, FabricationReadError
+from fabrication.gds_scan import scan_gds
 from fabrication.geometry import as_multipolygon
 from fabrication.markers import marker_shapes
 from fabrication.spec import UM_PER_UNIT, Layout, Process, ReadResult
@@ -57,6 +59,12 @@ def write_gds(
         cell.add(_label(marker.name, marker.anchor, scale, layers.label))
     cell.add(_label(describe(layout), (0.0, 0.0), scale, layers.label))
     lib.write_gds(str(path), max_points=MAX_POINTS, timestamp=TIMESTAMP)
+    # gdstk does not report a failed write (a full disk leaves a truncated file and no error):
+    # read the stream back, so an incomplete file is never renamed into place.
+    try:
+        scan_gds(path)
+    except FabricationReadError:
+        raise FabricationExportError("cannot write: the GDS stream came out incomplete (a full disk?).") from None
 
 
 def describe(layout: Layout) -> str:
@@ -78,9 +86,12 @@ def read_gds(path: str | os.PathLike, layout: Layout, process: Process) -> ReadR
     1 um, or a design-region marker that does not match `layout`.
     """
     name = Path(path).name
+    scan_gds(path)  # before gdstk: reference cycles, bad record lengths, flattening bombs
     try:
         unit_m, _ = gdstk.gds_units(str(path))
-        lib = gdstk.read_gds(str(path))
+        with warnings.catch_warnings():  # records gdstk skips (it warns) are not part of the design
+            warnings.simplefilter("ignore")
+            lib = gdstk.read_gds(str(path))
     except (OSError, RuntimeError) as err:
         raise FabricationReadError(f"{name}: not a readable GDSII file ({err}).") from err
     if not np.isclose(unit_m, GDS_UNIT_M, rtol=1e-9, atol=0.0):
@@ -104,6 +115,7 @@ def read_gds(path: str | os.PathLike, layout: Layout, process: Process) -> ReadR
             f"{layers.design_region[0]}/{layers.design_region[1]}."
         )
     _check_alignment(name, design, layout)
+    _check_coordinates(name, device, layout, scale)
     labels = tuple(
         (lab.text, lab.origin[0] / scale, lab.origin[1] / scale)
         for lab in cell.get_labels(layer=layers.label[0], texttype=layers.label[1])
@@ -115,6 +127,21 @@ def read_gds(path: str | os.PathLike, layout: Layout, process: Process) -> ReadR
         labels=labels,
         cell_name=cell.name,
     )
+
+
+def _check_coordinates(name: str, shapes: list[gdstk.Polygon], layout: Layout, scale: float) -> None:
+    """Device points must be finite and near the domain (a NaN written to GDS reads back as -2**31)."""
+    pts = np.concatenate([p.points for p in shapes]) / scale
+    if not np.isfinite(pts).all():
+        raise FabricationReadError(f"{name}: device polygons have non-finite coordinates.")
+    x0, y0, x1, y1 = layout.domain_box
+    span = max(x1 - x0, y1 - y0)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    if lo[0] < x0 - span or lo[1] < y0 - span or hi[0] > x1 + span or hi[1] > y1 + span:
+        raise FabricationReadError(
+            f"{name}: device polygons span ({lo[0]:g}, {lo[1]:g})..({hi[0]:g}, {hi[1]:g}) {layout.unit}, "
+            f"far outside the {x1 - x0:g} x {y1 - y0:g} {layout.unit} domain; wrong units or a corrupt file?"
+        )
 
 
 def _to_gdstk(poly: shapely.Polygon, scale: float, where: tuple[int, int]) -> list[gdstk.Polygon]:

@@ -30,6 +30,7 @@ from fabrication.errors import FabricationExportError, FabricationReadError
 from fabrication.geometry import as_multipolygon
 from fabrication.markers import marker_shapes
 from fabrication.spec import MM_PER_UNIT, Layout, Process, ReadResult
+from fabrication.stl_load import load_mesh as _load_mesh
 
 
 def write_stl(
@@ -91,10 +92,13 @@ def footprints(polygons, layout: Layout, process: Process):
     """(walls, base, lid) footprints in the layout unit; lid is None without one.
 
     walls: the device polygons, pinches closed. base: the design region or the
-    domain. lid: the domain, less the ports when the process has them.
+    domain, half a grid step wider. lid: the domain, less the ports when the
+    process has them.
     """
     box = layout.design_box if process.base_under == "design_region" else layout.domain_box
-    base = shapely.box(*box)
+    # Half a grid step wider, so that no wall edge or vertex coincides with the base's
+    # outline (a wall touching it along a line or at a point makes a non-manifold edge).
+    base = shapely.box(*box).buffer(0.5 * process.grid, join_style="mitre")
     lid = None
     if process.lid_thickness > 0:
         lid = shapely.box(*layout.domain_box)
@@ -122,14 +126,7 @@ def _close_pinches(footprint, grid: float) -> shapely.MultiPolygon:
 def load_part(path: str | os.PathLike, layout: Layout, process: Process) -> trimesh.Trimesh:
     """The STL's triangles as one mesh in mm, its extent checked against ``process`` and ``layout``."""
     name = Path(path).name
-    try:
-        mesh = trimesh.load(str(path), file_type="stl", force="mesh")
-    except Exception as err:  # trimesh raises many types on foreign bytes
-        raise FabricationReadError(f"{name}: not a readable STL file ({err}).") from err
-    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise FabricationReadError(f"{name}: STL file has no triangles; expected a printable part.")
-    if not np.all(np.isfinite(mesh.vertices)):
-        raise FabricationReadError(f"{name}: STL file has non-finite vertex coordinates.")
+    mesh = _load_mesh(path)
     _check_extent(name, mesh, layout, process, MM_PER_UNIT[layout.unit])
     return mesh
 

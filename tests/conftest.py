@@ -30,6 +30,27 @@ def tiny_data() -> dict:
     return copy.deepcopy(TINY)
 
 
+def tiny_channel_data() -> dict:
+    """The tiny config on the acoustic-channel template: its frame around the domain needs a wider margin."""
+    data = tiny_data()
+    data["template"] = "acoustic-channel"
+    data["grid"] = {"nx": 60, "ny": 44, "absorber_cells": 10}
+    data["design_region"] = {"x0_cells": 21, "x1_cells": 41, "y0_cells": 13, "y1_cells": 31, "keepout_cells": 1}
+    data["sources"] = [{"name": "input", "x_cells": 16, "y_cells": 22}]
+    for probe, y in zip(data["probes"], (16, 22, 28)):
+        probe.update(x_cells=45, y_cells=y)
+    return data
+
+
+def tiny_for(template: str) -> dict:
+    """The tiny config document for ``template``."""
+    if template == "acoustic-channel":
+        return tiny_channel_data()
+    data = tiny_data()
+    data["template"] = template
+    return data
+
+
 def write_toml(path: Path, data: dict) -> Path:
     """Write a config document as TOML (enough of TOML for our configs)."""
     lines = []

@@ -6,6 +6,7 @@ Arrays are (nx, ny) indexed [ix, iy] and drawn with x to the right, y up.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 
 import fabrication as fab
+
+from ..design import atomic_write_bytes
 
 __all__ = ["DPI", "UNIT_LABELS", "unit_label", "new_figure", "map_figsize", "show_map", "colour_bar",
            "draw_layout", "label_axes", "save"]
@@ -98,7 +101,12 @@ def draw_layout(ax, layout: fab.Layout, classes: tuple[str, ...] = (), labels: b
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """PNG with no timestamp metadata, so the same run gives the same bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    """PNG with no timestamp metadata, so the same run gives the same bytes; written atomically.
+
+    The image is rendered in memory first, so a full disk leaves no partial
+    (or empty) PNG behind, only a one-line error.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    atomic_write_bytes(path, buf.getvalue())
     return path

@@ -1,12 +1,12 @@
 """What a report reads from a run folder: its designs (one, or one per fold), exports and verify results."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import fabrication as fab
 
+from .. import jsonio
 from ..config import Config
 from ..design import Design, load_design
 from ..errors import DesignerError
@@ -88,12 +88,11 @@ def _fold_number(name: str) -> int:
 
 
 def read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DesignerError(f"{path}: cannot read ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise DesignerError(f"{path}: not valid JSON ({exc})") from None
+    """A JSON object from ``path`` (strictly read, see :mod:`designer.jsonio`)."""
+    data = jsonio.read_json(path, "JSON result file")
+    if not isinstance(data, dict):
+        raise DesignerError(f"{path}: holds a {type(data).__name__}; expected a JSON object")
+    return data
 
 
 def load_fold(folder: Path, name: str = "") -> Fold:

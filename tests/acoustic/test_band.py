@@ -13,7 +13,7 @@ from designer.cli import main
 from designer.config import parse_config
 from designer.physics.wave import Medium, simulate_traces
 from tests.acoustic.test_part_cells import channel_config
-from tests.conftest import tiny_data, write_toml
+from tests.conftest import tiny_channel_data, tiny_data, write_toml
 
 
 @pytest.mark.parametrize("cells, courant", [(8.0, 0.5), (12.0, 0.3), (20.0, 0.55)])
@@ -66,13 +66,7 @@ def test_channel_example_band_is_inside():
 
 
 def test_config_outside_its_band_is_refused_in_one_line(tmp_path):
-    data = tiny_data()
-    data["template"] = "acoustic-channel"
-    data["grid"] = {"nx": 60, "ny": 44, "absorber_cells": 10}
-    data["design_region"] = {"x0_cells": 21, "x1_cells": 41, "y0_cells": 13, "y1_cells": 31, "keepout_cells": 1}
-    data["sources"] = [{"name": "input", "x_cells": 16, "y_cells": 22}]
-    for probe, y in zip(data["probes"], (16, 22, 28)):
-        probe.update(x_cells=45, y_cells=y)
+    data = tiny_channel_data()
     # One step per sample at 4x the time scale: stable, but the grid resolves
     # only a quarter of the band the drive passes.
     data["simulation"] = {"time_scale": 80.0, "steps_per_sample": 1}

@@ -11,18 +11,11 @@ from designer.density import fabricated_coverage, make_density_model
 from designer.fab import fab_layout, fab_process
 from designer.physics import layout_from_config
 from designer.verify import coverage, read_part
-from tests.conftest import tiny_data
+from tests.conftest import tiny_channel_data
 
 
 def channel_config():
-    data = tiny_data()
-    data["template"] = "acoustic-channel"
-    data["grid"] = {"nx": 60, "ny": 44, "absorber_cells": 10}
-    data["design_region"] = {"x0_cells": 21, "x1_cells": 41, "y0_cells": 13, "y1_cells": 31, "keepout_cells": 1}
-    data["sources"] = [{"name": "input", "x_cells": 16, "y_cells": 22}]
-    for probe, y in zip(data["probes"], (16, 22, 28)):
-        probe.update(x_cells=45, y_cells=y)
-    return parse_config(data, "channel")
+    return parse_config(tiny_channel_data(), "channel")
 
 
 @pytest.fixture(scope="module")

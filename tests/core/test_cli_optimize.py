@@ -43,6 +43,12 @@ def test_optimize_writes_the_run_folder(tmp_path, tiny_config_path):
     assert "test accuracy" in result.output and "designer report" in result.output
 
 
+def _checkpoint_meta(path) -> dict:
+    """The metadata a checkpoint carries inside its npz (a uint8 array of JSON)."""
+    with np.load(path) as data:
+        return json.loads(data["meta"].tobytes())
+
+
 def _designer(*args) -> list[str]:
     return [sys.executable, "-m", "designer", *args]
 
@@ -57,9 +63,9 @@ def test_killed_run_resumes_to_the_same_design(tmp_path):
 
     proc = subprocess.Popen(_designer("optimize", str(config), "--out", str(killed), "--quiet"), env=env)
     deadline = time.time() + 120
-    checkpoint = killed / "checkpoint.json"
+    checkpoint = killed / "checkpoint.npz"
     while time.time() < deadline:
-        if checkpoint.exists() and json.loads(checkpoint.read_text())["epoch"] >= 0:
+        if checkpoint.exists() and _checkpoint_meta(checkpoint)["epoch"] >= 0:
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
@@ -81,9 +87,12 @@ def test_resuming_a_finished_run_evaluates_the_final_design_afresh(tmp_path, tin
     assert CliRunner().invoke(main, args).exit_code == 0
     before = json.loads((out / "design.json").read_text())["metrics"]["final"]
     # Stale metrics in the checkpoint (as left by an older generator) must not survive a resume.
-    checkpoint = json.loads((out / "checkpoint.json").read_text())
+    with np.load(out / "checkpoint.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    checkpoint = json.loads(arrays["meta"].tobytes())
     checkpoint["history"][-1]["binary_test_accuracy"] = -1.0
-    (out / "checkpoint.json").write_text(json.dumps(checkpoint))
+    arrays["meta"] = np.frombuffer(json.dumps(checkpoint).encode(), dtype=np.uint8)
+    np.savez(out / "checkpoint.npz", **arrays)
     result = CliRunner().invoke(main, [*args, "--resume"])
     assert result.exit_code == 0, result.output
     after = json.loads((out / "design.json").read_text())["metrics"]["final"]

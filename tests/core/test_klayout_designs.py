@@ -25,7 +25,7 @@ from designer.fab import fab_layout, fab_process  # noqa: E402
 from designer.physics import layout_from_config  # noqa: E402
 from fabrication.spec import UM_PER_UNIT  # noqa: E402
 from templates import load_template, template_names  # noqa: E402
-from tests.conftest import tiny_data, write_toml  # noqa: E402
+from tests.conftest import tiny_data, tiny_for, write_toml  # noqa: E402
 from tests.klayout_checks import klayout_checks  # noqa: E402
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
@@ -110,13 +110,12 @@ def test_golden_design_passes_klayout(tmp_path):
 
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_trained_tiny_design_passes_klayout(template, tmp_path):
-    config = write_toml(tmp_path / "tiny.toml", tiny_data())
+    config = write_toml(tmp_path / "tiny.toml", tiny_for(template))
     out = tmp_path / "run"
     result = CliRunner().invoke(main, ["optimize", str(config), "--out", str(out), "--quiet", "--template", template,
                                        "--export", "gds"])
     assert result.exit_code == 0, result.output
-    data = tiny_data()
-    data["template"] = template
+    data = tiny_for(template)
     cfg = parse_config(data, "tiny")
     found = klayout_checks(out / "design.gds", *_rules_um(cfg), layer=cfg.template.gds.device)
     assert found == {"width": [], "space": []}

@@ -107,7 +107,7 @@ def test_channel_sections_keep_every_printed_body(tmp_path):
     mesh = load_part(path, layout, process)
     domain = shapely.box(*layout.domain_box)
     base = section(mesh, 1.2, layout, process)
-    assert base.symmetric_difference(domain).area < 1e-6 * domain.area
+    assert base.symmetric_difference(domain).area < 1e-3 * domain.area  # the base is half a grid step wider
     lid = section(mesh, process.height - 1.2, layout, process)
     holes = domain.difference(lid)
     assert holes.area == pytest.approx(shapely.union_all(port_shapes(layout)).area, rel=1e-3)

@@ -1,0 +1,109 @@
+"""Config rules beyond types: sizes against the caps, signs, port placement, wave transit.
+
+Called by :mod:`designer.config` while it validates; each rule fails through
+the checker, one line naming the key.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .limits import limits
+
+if TYPE_CHECKING:
+    from .config import Config, SourceSpec
+
+__all__ = ["SEED_LIMIT", "check_sizes", "check_signs", "check_ports", "check_transit"]
+
+SEED_LIMIT = 2**63
+"""Seeds are non-negative and below 2**63 (torch's and NumPy's generators take 64-bit seeds)."""
+
+
+def check_sizes(cfg: Config, check) -> None:
+    """Counts that size allocations or loops, against the caps of :mod:`designer.limits`."""
+    cap = limits()
+    sizes = {
+        "grid.nx": (cfg.grid.nx * cfg.grid.ny, "grid_cells", f"{cfg.grid.nx} x {cfg.grid.ny} = "),
+        "data.window_samples": (cfg.data.window_samples, "window_samples", ""),
+        "data.speakers_per_sex": (cfg.data.speakers_per_sex, "speakers_per_sex", ""),
+        "data.sample_rate_hz": (cfg.data.sample_rate_hz, "sample_rate_hz", ""),
+        "training.epochs": (cfg.training.epochs, "epochs", ""),
+        "training.batch_size": (cfg.training.batch_size, "batch_size", ""),
+    }
+    for key, (value, limit, prefix) in sizes.items():
+        if value > getattr(cap, limit):
+            check.fail(key, f"{prefix}{value:g} is over the limit of {getattr(cap, limit)}; "
+                            f"raise it with DESIGNER_MAX_{limit.upper()} if this is meant")
+    for key, seed in (("data.seed", cfg.data.seed), ("training.seed", cfg.training.seed)):
+        if not 0 <= seed < SEED_LIMIT:
+            check.fail(key, f"expected a seed in [0, 2**63), got {seed}")
+    if cfg.training.folds > cfg.data.speakers_per_sex * len(cfg.data.sexes) and cfg.data.corpus == "synthetic":
+        check.fail("training.folds", f"expected at most one fold per speaker ({cfg.data.speakers_per_sex} per sex x "
+                                     f"{len(cfg.data.sexes)} sexes), got {cfg.training.folds}")
+
+
+def check_signs(cfg: Config, check) -> None:
+    """Values whose sign or range the physics or the optimiser needs."""
+    t, c, g, nl = cfg.training, cfg.constraints, cfg.grid, cfg.nonlinearity
+    if not t.lr_decay > 0:
+        check.fail("training.lr_decay", f"expected a positive factor per epoch, got {t.lr_decay}")
+    if not math.isfinite(t.learning_rate * max(1.0, t.lr_decay) ** min(t.epochs - 1, 10_000)):
+        check.fail("training.lr_decay", f"learning_rate {t.learning_rate:g} x lr_decay {t.lr_decay:g} per epoch "
+                                        f"overflows within {t.epochs} epochs")
+    if c.indicator_weight < 0:
+        check.fail("constraints.indicator_weight", f"expected 0 or more, got {c.indicator_weight}")
+    if not g.absorber_order > 0:
+        check.fail("grid.absorber_order", f"expected a positive polynomial order, got {g.absorber_order}")
+    if nl.saturable_absorption < 0:
+        check.fail("nonlinearity.saturable_absorption",
+                   f"expected 0 or more (a negative absorption is gain, and the field grows without bound), "
+                   f"got {nl.saturable_absorption}")
+
+
+def _source_points(s: SourceSpec) -> list[tuple[float, float]]:
+    """Cell centres along a source: its one cell, or 101 points along a line source."""
+    if s.kind != "line":
+        return [(s.x_cells, s.y_cells)]
+    return [(s.x_cells + (s.x_end_cells - s.x_cells) * t / 100, s.y_cells + (s.y_end_cells - s.y_cells) * t / 100)
+            for t in range(101)]
+
+
+def check_ports(cfg: Config, check) -> None:
+    """Probes must not overlap each other (two classes at one place), nor sit on a source."""
+    probes = cfg.probes
+    for i, p in enumerate(probes):
+        for j in range(i):
+            q = probes[j]
+            if math.hypot(p.x_cells - q.x_cells, p.y_cells - q.y_cells) < p.radius_cells + q.radius_cells:
+                check.fail(f"probes[{i}]", f"at ({p.x_cells}, {p.y_cells}) with radius {p.radius_cells:g} it overlaps "
+                                           f"probes[{j}] at ({q.x_cells}, {q.y_cells}); every class needs its own probe")
+        for k, s in enumerate(cfg.sources):
+            if any(math.hypot(x - p.x_cells, y - p.y_cells) <= p.radius_cells for x, y in _source_points(s)):
+                check.fail(f"probes[{i}]", f"at ({p.x_cells}, {p.y_cells}) it covers sources[{k}]; a probe must not "
+                                           f"sit on a source")
+
+
+def check_transit(cfg: Config, check) -> None:
+    """The wave must reach every probe within a training window, even at the slowest speed.
+
+    Transit steps = distance (cells) / (c_min dt / h): the Courant number is
+    the distance a wave moves per step, in cells. A window holds
+    ``window_samples * steps_per_sample`` steps; whole-signal training
+    (``window_samples = 0``) relies on the ring-down instead.
+    """
+    t = cfg.template
+    if not cfg.data.window_samples:
+        return
+    c_min = t.min_speed_m_per_s
+    cells_per_step = c_min * cfg.dt_s / t.cell_size_m
+    window = cfg.data.window_samples
+    steps_in_window = window * cfg.steps_per_sample
+    for i, p in enumerate(cfg.probes):
+        distance = min(math.hypot(x - p.x_cells, y - p.y_cells) for s in cfg.sources for x, y in _source_points(s))
+        steps = (distance - p.radius_cells) / cells_per_step if cells_per_step > 0 else math.inf
+        if steps > steps_in_window:
+            need = cfg.time_scale * steps_in_window / steps
+            check.fail("simulation.time_scale",
+                       f"at time_scale {cfg.time_scale:g} the wave moves {cells_per_step:.3g} cells per step at "
+                       f"{c_min:.4g} m/s and needs about {steps:.3g} steps to reach probes[{i}], more than the "
+                       f"{window}-sample window; expected time_scale <= {need:.4g}")

@@ -1,0 +1,130 @@
+"""``optimize``: a whole run into one folder, locked, budgeted, one design per fold.
+
+Before anything is allocated the run folder is locked (:mod:`designer.rundir`),
+a fresh run refuses a used folder, a resumed one drops its stale temporary
+files, and the memory a training step needs is estimated from the config and
+refused, with the estimate, if this machine cannot hold it
+(:mod:`designer.budget`). After the corpus is loaded every fold's split is
+checked before the first fold trains: a fold without test or training
+speakers is one line, not a crash after hours of training.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import budget, jsonio, rundir
+from .config import Config
+from .data import Corpus, Split, load_corpus, make_split
+from .design import atomic_write_text
+from .errors import DesignerError
+from .physics import ENGINES, get_engine, resolve_device
+from .train import train_fold
+
+__all__ = ["optimize", "check_budget", "make_splits"]
+
+DTYPE_BYTES = {"float32": 4, "float64": 8}
+SYNTHETIC_MAX_SECONDS = 0.38
+"""Longest synthetic token (designer.data.synthetic draws 0.22 to 0.38 s)."""
+
+
+def _engine_name(cfg: Config, engine: str | None) -> str:
+    name = engine or cfg.simulation.engine
+    if name == "auto":
+        return "reference" if get_engine("auto") is ENGINES["reference"] else "fused"
+    return name
+
+
+def check_budget(cfg: Config, engine: str | None = None, device: str | None = None) -> budget.Estimate:
+    """The peak memory of a training step and an evaluation batch, refused if it cannot fit."""
+    cells = cfg.grid.nx * cfg.grid.ny
+    dtype_bytes = DTYPE_BYTES[cfg.simulation.dtype]
+    dev = resolve_device(device or cfg.simulation.device).type
+    t, d = cfg.training, cfg.data
+    train = budget.estimate_training(cells, d.window_samples, t.batch_size, dtype_bytes, _engine_name(cfg, engine),
+                                     dev, len(cfg.probes))
+    evaluation = budget.estimate_evaluation(cells, t.batch_size, dtype_bytes, len(cfg.probes))
+    peak = max(train, evaluation, key=lambda e: e.bytes)
+    if d.corpus == "synthetic":
+        signals = d.speakers_per_sex * len(d.sexes) * len(d.vowels)
+        corpus = int(signals * SYNTHETIC_MAX_SECONDS * d.sample_rate_hz * 8)
+        peak = budget.Estimate(peak.bytes + corpus, f"{peak.detail}; corpus {corpus / 2**20:.0f} MiB")
+    budget.check_fits(peak, f"{cfg.source_file}: training")
+    return peak
+
+
+def make_splits(cfg: Config, corpus: Corpus) -> list[Split]:
+    """Every split the run trains, each checked by ``make_split`` (groups, sides) before the first fold trains."""
+    t = cfg.training
+    folds = [0] if not t.folds else (range(t.folds) if t.fold < 0 else [t.fold])
+    try:
+        return [make_split(corpus, t.folds, k, cfg.data.test_fraction, cfg.data.seed) for k in folds]
+    except DesignerError as exc:
+        raise DesignerError(f"{cfg.source_file}: {exc}") from None
+
+
+def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,
+             engine: str | None = None, device: str | None = None, config_data: dict | None = None,
+             after: Callable[[dict], dict] | None = None) -> dict:
+    """Run ``cfg`` into ``out``: one design, or one per fold with a summary.
+
+    ``after`` (the CLI's export-and-verify step) is called with the summary
+    while the folder is still locked, and its result is returned.
+    """
+    from .band import band_report, check_band
+
+    # Everything that can refuse the run does so before the folder is created: bad data leave no output.
+    if not resume:
+        rundir.check_fresh(out)
+    estimate = check_budget(cfg, engine, device)
+    corpus = load_corpus(cfg.data)
+    splits = make_splits(cfg, corpus)
+    band = band_report(corpus.signals, cfg)
+    warning = check_band(band, cfg)  # refuses signals the physical model does not describe
+    with rundir.locked(out):
+        if resume:
+            for folder in (out, *sorted(p for p in out.glob("fold-*") if p.is_dir())):
+                rundir.remove_stale_temps(folder)
+        else:
+            rundir.check_fresh(out)
+        if echo:
+            echo(f"band: {band.line()}\n" + (f"{warning}\n" if warning else ""))
+            echo(f"estimate: about {estimate.mib():.0f} MiB at the peak ({estimate.detail}); "
+                 f"roughly {_epoch_seconds(cfg, corpus, splits[0], engine):.2g} s per epoch on 2 cores\n")
+        summary = {"folds": _train_folds(cfg, corpus, splits, out, resume, echo, engine, device,
+                                         {"config": config_data or {}, "band": band.as_dict()})}
+        summary.update(_mean_std(summary["folds"]))
+        atomic_write_text(out / "summary.json", jsonio.dumps(summary, indent=2))
+        return after(summary) if after else summary
+
+
+def _epoch_seconds(cfg: Config, corpus: Corpus, split: Split, engine: str | None) -> float:
+    window = cfg.data.window_samples
+    variants = 3 if cfg.constraints.method in ("robust", "both") else 1
+    test_steps = sum(len(corpus.signals[i]) for i in split.test)
+    eval_steps = 2 * (len(split.train) * window + test_steps)
+    return budget.epoch_seconds(cfg.grid.nx * cfg.grid.ny, window, len(split.train), variants, eval_steps,
+                                _engine_name(cfg, engine))
+
+
+def _train_folds(cfg, corpus, splits, out, resume, echo, engine, device, extra) -> list[dict]:
+    t = cfg.training
+    if not t.folds:
+        return [train_fold(cfg, corpus, splits[0], out, resume, echo, engine, device, extra)]
+    results = []
+    for split in splits:
+        if echo:
+            echo(f"fold {split.fold + 1}/{t.folds}\n")
+        results.append(train_fold(cfg, corpus, split, out / f"fold-{split.fold}", resume, echo, engine, device, extra))
+    return results
+
+
+def _mean_std(results: list[dict]) -> dict:
+    out = {}
+    for key in ("train_accuracy", "test_accuracy", "smooth_train_accuracy", "smooth_test_accuracy"):
+        values = np.array([r[key] for r in results], dtype=float)
+        out[f"{key}_mean"] = float(values.mean())
+        out[f"{key}_std"] = float(values.std())
+    return out
