@@ -41,7 +41,8 @@ import torch
 
 from .wave import Medium
 
-__all__ = ["SpectralMedium", "intensities", "spectral_power", "leapfrog_power", "pml_faces", "Pattern"]
+__all__ = ["SpectralMedium", "intensities", "spectral_power", "field_intensity", "leapfrog_power", "pml_faces",
+           "Pattern"]
 
 CACHE_ENTRIES = 4
 
@@ -191,6 +192,27 @@ def spectral_power(medium: SpectralMedium, source_weights: torch.Tensor, probe_w
                 cache.pop(next(iter(cache)))
             cache[key] = per_probe.detach()
     return (weights.to(per_probe.dtype) @ per_probe).to(weights.dtype)
+
+
+@torch.no_grad()
+def field_intensity(medium: SpectralMedium, source_weights: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Time-integrated intensity maps (B, nx, ny), sum_k weights[b, k] |U_k|^2 over every cell (no gradient).
+
+    The frequency-domain counterpart of the time engines' sum over steps of
+    u^2, for figures; weights as in :func:`spectral_power`.
+    """
+    nx, ny = medium.shape
+    pattern = Pattern(nx, ny)
+    mass = medium.mass.detach().cpu().numpy().astype(np.complex128)
+    s = source_weights.detach().cpu().numpy().astype(np.complex128)
+    out = np.zeros((weights.shape[0], nx * ny))
+    w = weights.detach().cpu().numpy().astype(np.float64)
+    for k in range(medium.frequencies):
+        fx, fy = (medium.faces[0][k], medium.faces[1][k]) if medium.faces is not None else _unit_faces(nx, ny)
+        rhs = -(s * medium.source_scale[k] if medium.source_scale is not None else s).ravel()
+        _, u = _factor(pattern.matrix(mass[k], fx, fy), rhs)
+        out += w[:, k, None] * (np.abs(u) ** 2)[None]
+    return torch.as_tensor(out.reshape(-1, nx, ny), dtype=weights.dtype)
 
 
 def _depth(positions: np.ndarray, n: int, width: int) -> np.ndarray:

@@ -94,3 +94,36 @@ def test_carrier_run_trains_exports_and_verifies_with_the_same_band(tmp_path):
     assert verified["band"]["carrier_hz"] == meta["band"]["carrier_hz"]
     # The exported geometry simulated as training simulated it: the same accuracy.
     assert verified["accuracy"] == pytest.approx(meta["metrics"]["final"]["test_accuracy"])
+
+
+def test_dsb_drive_puts_a_tone_on_both_sidebands():
+    import torch
+
+    from designer.drive import Drive
+
+    drive = Drive(factor=1, lowpass_hz=0.0, lowpass_order=4, step_rate_hz=1.2e14, modulation="dsb", carrier_hz=1.9e14)
+    t = np.arange(4000) / 1e4
+    tone = np.sin(2 * np.pi * 700.0 * t) * np.hanning(t.size)
+    nodes = np.linspace(1.7e14, 2.1e14, 41)  # 1 THz apart: the sidebands at 181.6 and 198.4 THz
+    weights = drive.node_weights(torch.as_tensor(tone)[None], nodes)[0].numpy()
+    low, high = np.searchsorted(nodes, 1.9e14 - 8.4e12), np.searchsorted(nodes, 1.9e14 + 8.4e12)
+    assert weights[low - 1:low + 1].sum() == pytest.approx(weights[high - 1:high + 1].sum(), rel=1e-6)
+    assert weights[low - 1:low + 1].sum() + weights[high - 1:high + 1].sum() > 0.999 * weights.sum()
+
+
+def test_field_intensity_sums_to_the_probe_power():
+    import torch
+
+    from designer.physics import layout_from_config
+    from designer.physics.models import build_medium
+    from designer.physics.spectral import field_intensity, spectral_power
+
+    cfg = parse_config(carrier_data(), "carrier")
+    layout = layout_from_config(cfg)
+    rho = torch.full(layout.design_mask.shape, 0.5, dtype=torch.float64)
+    medium = build_medium(rho, cfg, layout)
+    weights = torch.rand(2, medium.frequencies, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    maps = field_intensity(medium, layout.source_weights, weights)
+    from_maps = torch.einsum("bxy,pxy->bp", maps, layout.probe_weights)
+    np.testing.assert_allclose(from_maps, spectral_power(medium, layout.source_weights, layout.probe_weights, weights),
+                               rtol=1e-10)
