@@ -133,8 +133,9 @@ class _Intensities(torch.autograd.Function):
             rhs = -(s * source_scale[k] if source_scale is not None else s).ravel()
             lu, u = _factor(pattern.matrix(m[k], fx, fy), rhs)
             out[k] = np.abs(u[flat]) ** 2
-            lus.append(lu)
-            fields.append(u)
+            if ctx.needs_input_grad[0]:  # the adjoint reuses the factors; an evaluation frees each at once
+                lus.append(lu)
+                fields.append(u)
         ctx.lus, ctx.fields, ctx.flat, ctx.shape = lus, fields, flat, (nx, ny)
         ctx.mass_dtype, ctx.device = mass.dtype, mass.device
         return torch.as_tensor(out, dtype=torch.float64, device=mass.device)
