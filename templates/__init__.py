@@ -122,6 +122,8 @@ class SlabSpec:
     (``designer.physics.slab.MATERIALS``). *_loss_db_per_cm: propagation loss
     of the slab mode (core) and of the cladding, simulated as an imaginary
     index. node_spacing_hz: frequency step of the spectral solves over the band.
+    polarisation: "hz" (the TE slab mode's field normal to the chip) or "ez"
+    (the scalar reduction), see :mod:`designer.physics.models.slab`.
     """
 
     thickness_m: float
@@ -130,6 +132,7 @@ class SlabSpec:
     core_loss_db_per_cm: float = 0.0
     cladding_loss_db_per_cm: float = 0.0
     node_spacing_hz: float = 1e12
+    polarisation: str = "hz"
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,8 @@ def _slab(data: dict, unit: str, scale: float) -> SlabSpec | None:
     return SlabSpec(thickness_m=float(s[f"thickness_{unit}"]) * scale, core=str(s["core"]),
                     cladding=str(s["cladding"]), core_loss_db_per_cm=float(s.get("core_loss_db_per_cm", 0.0)),
                     cladding_loss_db_per_cm=float(s.get("cladding_loss_db_per_cm", 0.0)),
-                    node_spacing_hz=float(s.get("node_spacing_hz", 1e12)))
+                    node_spacing_hz=float(s.get("node_spacing_hz", 1e12)),
+                    polarisation=str(s.get("polarisation", "hz")))
 
 
 def parse_template(data: dict, source: str) -> Template:
@@ -395,5 +399,7 @@ def _check_slab(t: Template, source: str) -> None:
         raise TemplateError(f"{source}: model 'slab' drives an optical carrier: set source.modulation and carrier_um")
     if not (0 < t.band.min_hz < t.band.max_hz < math.inf):
         raise TemplateError(f"{source}: model 'slab' needs a finite band (band.min/max_wavelength_um)")
+    if t.slab.polarisation not in ("hz", "ez"):
+        raise TemplateError(f"{source}: slab.polarisation must be 'hz' or 'ez', got {t.slab.polarisation!r}")
     if not (t.slab.thickness_m > 0 and t.slab.node_spacing_hz > 0):
         raise TemplateError(f"{source}: slab.thickness and slab.node_spacing_hz must be positive")

@@ -51,14 +51,15 @@ CACHE_ENTRIES = 4
 class SpectralMedium:
     """The operator at K frequencies.
 
-    mass: (K, nx, ny) complex, differentiable. faces: numpy (K, nx + 1, ny) and
-    (K, nx, ny + 1) complex face coefficients, or None for unit faces.
+    mass: (K, nx, ny) complex, differentiable. faces: (K, nx + 1, ny) and
+    (K, nx, ny + 1) complex face coefficients (tensors, differentiable, or
+    numpy arrays), or None for unit faces.
     source_scale: numpy (K, nx, ny) complex factor on the source (the PML's
     s_x s_y), or None. frequencies_hz: (K,) the frequencies the maps belong to.
     """
 
     mass: torch.Tensor
-    faces: tuple[np.ndarray, np.ndarray] | None = None
+    faces: tuple | None = None
     source_scale: np.ndarray | None = None
     frequencies_hz: np.ndarray | None = None
 
@@ -116,43 +117,73 @@ def _factor(matrix: sp.csc_matrix, rhs: np.ndarray):
     return lu, u
 
 
+def _numpy(x) -> np.ndarray:
+    return (x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)).astype(np.complex128)
+
+
+def _differences(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """v[i] - v[i-1] on every x face (nx + 1, ny) and y face (nx, ny + 1), the field zero outside."""
+    px = np.pad(v, ((1, 1), (0, 0)))
+    py = np.pad(v, ((0, 0), (1, 1)))
+    return px[1:] - px[:-1], py[:, 1:] - py[:, :-1]
+
+
 class _Intensities(torch.autograd.Function):
-    """|U_k| ^ 2 at ``cells`` (K, C) from ``mass`` (K, nx, ny); the adjoint in ``backward``."""
+    """|U_k|^2 at ``cells`` (K, C) from ``mass`` (K, nx, ny) and the faces; the adjoint in ``backward``.
+
+    A face coefficient f between cells i - 1 and i enters A as f (e_i - e_(i-1))
+    (e_(i-1) - e_i)^T, so lambda^T dA U = -df (D lambda)_f (D U)_f and its
+    complex gradient is 2 conj((D lambda)_f (D U)_f).
+    """
 
     @staticmethod
-    def forward(ctx, mass, source, cells, faces, source_scale):
+    def forward(ctx, mass, face_x, face_y, source, cells, source_scale):
         k_count, nx, ny = mass.shape
         pattern = Pattern(nx, ny)
         flat = (cells[:, 0] * ny + cells[:, 1]).cpu().numpy()
-        m = mass.detach().cpu().numpy().astype(np.complex128)
-        s = source.detach().cpu().numpy().astype(np.complex128)
+        m = _numpy(mass)
+        fxs = None if face_x is None else _numpy(face_x)
+        fys = None if face_y is None else _numpy(face_y)
+        s = _numpy(source)
+        keep = any(ctx.needs_input_grad[:3])  # the adjoint reuses the factors; an evaluation frees each at once
         lus, fields = [], []
         out = np.empty((k_count, flat.size))
         for k in range(k_count):
-            fx, fy = (faces[0][k], faces[1][k]) if faces is not None else _unit_faces(nx, ny)
+            fx, fy = (fxs[k], fys[k]) if fxs is not None else _unit_faces(nx, ny)
             rhs = -(s * source_scale[k] if source_scale is not None else s).ravel()
             lu, u = _factor(pattern.matrix(m[k], fx, fy), rhs)
             out[k] = np.abs(u[flat]) ** 2
-            if ctx.needs_input_grad[0]:  # the adjoint reuses the factors; an evaluation frees each at once
+            if keep:
                 lus.append(lu)
                 fields.append(u)
         ctx.lus, ctx.fields, ctx.flat, ctx.shape = lus, fields, flat, (nx, ny)
-        ctx.mass_dtype, ctx.device = mass.dtype, mass.device
+        ctx.dtype, ctx.device = mass.dtype, mass.device
         return torch.as_tensor(out, dtype=torch.float64, device=mass.device)
 
     @staticmethod
     def backward(ctx, grad):
         g = grad.detach().cpu().numpy().astype(np.float64)
         nx, ny = ctx.shape
-        out = np.zeros((len(ctx.lus), nx * ny), np.complex128)
+        wants_faces = ctx.needs_input_grad[1] or ctx.needs_input_grad[2]
+        count = len(ctx.lus)
+        g_mass = np.zeros((count, nx, ny), np.complex128)
+        g_fx = np.zeros((count, nx + 1, ny), np.complex128) if wants_faces else None
+        g_fy = np.zeros((count, nx, ny + 1), np.complex128) if wants_faces else None
         for k, (lu, u) in enumerate(zip(ctx.lus, ctx.fields)):
             rhs = np.zeros(nx * ny, np.complex128)
             np.add.at(rhs, ctx.flat, g[k] * np.conj(u[ctx.flat]))
             lam = lu.solve(rhs, trans="T")
-            out[k] = -2.0 * np.conj(lam * u)
+            g_mass[k] = (-2.0 * np.conj(lam * u)).reshape(nx, ny)
+            if wants_faces:
+                (lx, ly), (ux, uy) = _differences(lam.reshape(nx, ny)), _differences(u.reshape(nx, ny))
+                g_fx[k], g_fy[k] = 2.0 * np.conj(lx * ux), 2.0 * np.conj(ly * uy)
         ctx.lus = ctx.fields = None
-        grad_mass = torch.as_tensor(out.reshape(-1, nx, ny), dtype=ctx.mass_dtype, device=ctx.device)
-        return grad_mass, None, None, None, None
+
+        def back(a, wanted):
+            return torch.as_tensor(a, dtype=ctx.dtype, device=ctx.device) if wanted and a is not None else None
+
+        return (back(g_mass, ctx.needs_input_grad[0]), back(g_fx, ctx.needs_input_grad[1]),
+                back(g_fy, ctx.needs_input_grad[2]), None, None, None)
 
 
 def intensities(medium: SpectralMedium, source_weights: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
@@ -161,7 +192,10 @@ def intensities(medium: SpectralMedium, source_weights: torch.Tensor, cells: tor
     if tuple(source_weights.shape) != medium.shape:
         raise ValueError(f"`source_weights` must have the medium's shape {medium.shape}, "
                          f"but got {tuple(source_weights.shape)}.")
-    return _Intensities.apply(mass, source_weights, cells, medium.faces, medium.source_scale)
+    fx, fy = medium.faces if medium.faces is not None else (None, None)
+    if torch.is_tensor(fx) and not fx.is_complex():
+        fx, fy = fx.to(torch.complex128), fy.to(torch.complex128)
+    return _Intensities.apply(mass, fx, fy, source_weights, cells, medium.source_scale)
 
 
 def spectral_power(medium: SpectralMedium, source_weights: torch.Tensor, probe_weights: torch.Tensor,
@@ -179,6 +213,8 @@ def spectral_power(medium: SpectralMedium, source_weights: torch.Tensor, probe_w
     key = None
     if cache is not None:
         digest = hashlib.blake2b(medium.mass.detach().cpu().numpy().tobytes(), digest_size=16)
+        for face in medium.faces or ():
+            digest.update(_numpy(face).tobytes())
         digest.update(source_weights.detach().cpu().numpy().tobytes())
         digest.update(probe_weights.detach().cpu().numpy().tobytes())
         key = digest.hexdigest()
@@ -204,12 +240,13 @@ def field_intensity(medium: SpectralMedium, source_weights: torch.Tensor, weight
     """
     nx, ny = medium.shape
     pattern = Pattern(nx, ny)
-    mass = medium.mass.detach().cpu().numpy().astype(np.complex128)
-    s = source_weights.detach().cpu().numpy().astype(np.complex128)
+    mass = _numpy(medium.mass)
+    s = _numpy(source_weights)
+    faces = None if medium.faces is None else (_numpy(medium.faces[0]), _numpy(medium.faces[1]))
     out = np.zeros((weights.shape[0], nx * ny))
     w = weights.detach().cpu().numpy().astype(np.float64)
     for k in range(medium.frequencies):
-        fx, fy = (medium.faces[0][k], medium.faces[1][k]) if medium.faces is not None else _unit_faces(nx, ny)
+        fx, fy = (faces[0][k], faces[1][k]) if faces is not None else _unit_faces(nx, ny)
         rhs = -(s * medium.source_scale[k] if medium.source_scale is not None else s).ravel()
         _, u = _factor(pattern.matrix(mass[k], fx, fy), rhs)
         out += w[:, k, None] * (np.abs(u) ** 2)[None]

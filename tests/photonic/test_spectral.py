@@ -47,16 +47,17 @@ def test_agrees_with_time_domain_engines_on_a_linear_device(engine):
     assert float(((spectral - time_power) / time_power).abs().max()) < 1e-9
 
 
-def _tiny_carrier(nodes_spacing_hz: float = 9e12):
+def _tiny_carrier(nodes_spacing_hz: float = 9e12, polarisation: str = "hz"):
     data = carrier_data()
     cfg = parse_config(data, "carrier")
-    slab = dataclasses.replace(cfg.template.slab, node_spacing_hz=nodes_spacing_hz)
+    slab = dataclasses.replace(cfg.template.slab, node_spacing_hz=nodes_spacing_hz, polarisation=polarisation)
     return dataclasses.replace(cfg, template=dataclasses.replace(cfg.template, slab=slab))
 
 
-def test_gradients_with_dispersion_match_finite_differences():
+@pytest.mark.parametrize("polarisation", ["hz", "ez"])
+def test_gradients_with_dispersion_match_finite_differences(polarisation):
     """d loss / d rho of the dispersive, lossy slab model (adjoint) against central differences, float64."""
-    cfg = _tiny_carrier()
+    cfg = _tiny_carrier(polarisation=polarisation)
     layout = layout_from_config(cfg)
     gen = torch.Generator().manual_seed(3)
     rho = (0.2 + 0.6 * torch.rand(layout.design_mask.shape, generator=gen, dtype=torch.float64))
@@ -84,7 +85,8 @@ def test_source_and_dtype_errors_are_clear():
         intensities(SpectralMedium(mass), torch.zeros(4, 5), torch.tensor([[1, 1]]))
 
 
-def test_pulse_delay_and_attenuation_through_a_uniform_slab_match_theory():
+@pytest.mark.parametrize("polarisation", ["hz", "ez"])
+def test_pulse_delay_and_attenuation_through_a_uniform_slab_match_theory(polarisation):
     """A narrow-band pulse between two points of a uniform slab: delay (r2 - r1) n_g / c, power exp(-alpha dr).
 
     The slab (rho = 1 everywhere) at 12.5 nm cells (44 per wavelength, so the
@@ -99,6 +101,8 @@ def test_pulse_delay_and_attenuation_through_a_uniform_slab_match_theory():
     data = carrier_data()
     data["grid"] = {"nx": 52, "ny": 36, "absorber_cells": 6}
     lossless = parse_config(data, "slab")
+    lossless = dataclasses.replace(lossless, template=dataclasses.replace(
+        lossless.template, slab=dataclasses.replace(lossless.template.slab, polarisation=polarisation)))
     lossy = dataclasses.replace(lossless.template.slab, core_loss_db_per_cm=5000.0)
     lossy = dataclasses.replace(lossless, template=dataclasses.replace(lossless.template, slab=lossy))
     lossless = dataclasses.replace(lossless, template=dataclasses.replace(
@@ -132,6 +136,7 @@ def _fields(medium: SpectralMedium, source: torch.Tensor, cells: torch.Tensor) -
     out = []
     for k in range(medium.frequencies):
         rhs = -(source.numpy() * medium.source_scale[k]).ravel()
-        _, u = _factor(pattern.matrix(medium.mass[k].numpy(), medium.faces[0][k], medium.faces[1][k]), rhs)
+        faces = [np.asarray(f[k].detach().numpy() if torch.is_tensor(f) else f[k]) for f in medium.faces]
+        _, u = _factor(pattern.matrix(medium.mass[k].detach().numpy(), *faces), rhs)
         out.append(u.reshape(nx, ny)[cells[:, 0], cells[:, 1]])
     return np.array(out)

@@ -12,10 +12,21 @@ PML whose damping rate sigma = absorber_strength / dt matches the time-domain
 sponge's peak. Frequencies: uniform nodes over the template's band,
 ``slab.node_spacing_hz`` apart (``refine`` times closer on a refined grid).
 
+Polarisation (``slab.polarisation``). "hz": the field is H_z, normal to the
+chip, which is what the slab's TE0 mode carries (its electric field lies in
+the plane), so the 2D equation is div(eps^-1 grad H) + k0^2 H = 0 and the
+etched walls see TM-type conditions (H and eps^-1 dH/dn continuous); the
+face coefficients are the harmonic means of 1 / eps of the two cells. "ez":
+the scalar Helmholtz equation div(grad U) + k0^2 eps U = 0 (the field and its
+normal derivative continuous), the reduction of ceviche and of Hughes et al.
+2018. The two agree at normal incidence up to the reflection's sign and
+differ at oblique incidence (Brewster's angle exists only for "hz").
+
 The stencil's dispersion. With q = (k h)^2 = (2 pi f h / c)^2 eps, a plane
 wave on the 5-point stencil has 4 sin^2(k_x h / 2) + 4 sin^2(k_y h / 2) = mu;
 averaged over directions the left side is (k h)^2 - (k h)^4 / 16 + O(h^6), so
-mu = q - q^2 / 16 makes the direction-averaged wave number the physical one
+mu = q - q^2 / 16 ("ez"; k0^2 h^2 (1 - q / 16) for "hz", the same in a
+uniform medium) makes the direction-averaged wave number the physical one
 (a modified-wavenumber correction, as in dispersion-optimised FD schemes,
 e.g. Jo, Shin & Suh, Geophysics 61, 529, 1996). What remains is the
 stencil's anisotropy, +-(k h)^2 / 96 in phase velocity: 0.47 % at 9.7 cells
@@ -98,8 +109,19 @@ def slowest_speed(cfg: Config) -> float:
     return C_VACUUM_M_PER_S / float(max(n_slab.real.max(), n_clad.real.max()))
 
 
+def _harmonic_faces(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Face values of the cell values ``q`` (K, nx, ny): harmonic means inside, the cell's own on the boundary."""
+    def along(axis: int) -> torch.Tensor:
+        n = q.shape[axis]
+        lo, hi = q.narrow(axis, 0, n - 1), q.narrow(axis, 1, n - 1)
+        inner = 2.0 * lo * hi / (lo + hi)
+        return torch.cat([q.narrow(axis, 0, 1), inner, q.narrow(axis, n - 1, 1)], dim=axis)
+
+    return along(1), along(2)
+
+
 def build(rho: torch.Tensor, cfg: Config, layout: Layout, freqs_hz: np.ndarray | None = None) -> SpectralMedium:
-    """The spectral medium for density ``rho`` on ``layout``'s grid: mass (K, nx, ny), PML faces.
+    """The spectral medium for density ``rho`` on ``layout``'s grid: mass (K, nx, ny) and faces, in a PML.
 
     freqs_hz: the frequencies to solve at (default :func:`nodes_hz`).
     """
@@ -107,8 +129,16 @@ def build(rho: torch.Tensor, cfg: Config, layout: Layout, freqs_hz: np.ndarray |
     g, h = cfg.grid, cfg.template.cell_size_m / layout.refine
     omega = 2 * math.pi * freqs
     sigma = g.absorber_strength / cfg.dt_s  # peak damping rate, the same on a refined grid
-    faces, stretch = pml_faces(tuple(rho.shape), g.absorber_cells * layout.refine, sigma / omega, g.absorber_order)
+    (sx_faces, sy_faces), cells = pml_faces(tuple(rho.shape), g.absorber_cells * layout.refine, sigma / omega,
+                                            g.absorber_order)
+    stretch = torch.as_tensor(cells, device=rho.device)
     k0h2 = torch.as_tensor((omega * h / C_VACUUM_M_PER_S) ** 2, device=rho.device)[:, None, None]
-    q = k0h2 * _permittivity(rho, cfg, freqs)
-    mass = (q - q * q / 16.0) * torch.as_tensor(stretch, device=rho.device)
-    return SpectralMedium(mass, faces, stretch, freqs)
+    eps = _permittivity(rho, cfg, freqs)
+    q = k0h2 * eps
+    if cfg.template.slab.polarisation == "ez":
+        return SpectralMedium((q - q * q / 16.0) * stretch, (sx_faces, sy_faces), cells, freqs)
+    # Hz: div(eps^-1 grad H) + k0^2 H = 0; faces carry the harmonic mean of 1 / eps (the normal
+    # component of eps^-1 grad H is continuous through the two half cells), times the PML's factors.
+    fx, fy = _harmonic_faces(1.0 / eps)
+    faces = (fx * torch.as_tensor(sx_faces, device=rho.device), fy * torch.as_tensor(sy_faces, device=rho.device))
+    return SpectralMedium(k0h2 * (1.0 - q / 16.0) * stretch, faces, cells, freqs)
