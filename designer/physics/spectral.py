@@ -7,10 +7,11 @@ At each frequency k the field U_k (nx, ny) solves, in cell units,
 with F_k the face coefficients (1 everywhere: the 5-point Laplacian of
 :mod:`designer.physics.wave`, zero field outside the grid; or the
 stretched-coordinate PML's s_y / s_x and s_x / s_y, Berenger 1994, Chew &
-Weedon 1994, in the symmetric form of Rappaport 1995) and ``mass_k`` the
-medium's term, e.g. (omega h / c)^2 eps(omega, x) s_x s_y for the Helmholtz
-equation. Dispersion and loss enter through eps(omega, x), exact at every
-frequency: there is no time step.
+Weedon 1994, in the symmetric form of Rappaport 1995; for the H_z form the
+harmonic means of 1 / eps times those factors) and ``mass_k`` the medium's
+term, e.g. (omega h / c)^2 eps(omega, x) s_x s_y for the Helmholtz equation
+(:mod:`designer.physics.models.slab` builds both). Dispersion and loss enter
+through eps(omega, x), exact at every frequency: there is no time step.
 
 For a linear, time-invariant medium driven by x(t), the time-integrated
 intensity at a cell is, by Parseval, sum_k w_k |U_k|^2 |X(omega_k)|^2 (the
@@ -20,7 +21,8 @@ weights w_k |X(omega_k)|^2 from the drive chain (:mod:`designer.drive`).
 Adjoint. With A_k U_k = -s and a loss L = sum_c g_c |U_c|^2 (g real), dL =
 -2 Re(lambda^T dA U), lambda = A^{-T} (g conj(U)) at the probe cells; for the
 diagonal ``mass`` this gives dL/dRe(mass) + i dL/dIm(mass) = -2 conj(lambda U),
-the complex gradient torch expects. A is complex symmetric (A^T = A), so one
+the complex gradient torch expects, and for a face 2 conj((D lambda) (D U)),
+D the difference across it. A is complex symmetric (A^T = A), so one
 LU factorisation serves both solves.
 
 The same machinery solves the leapfrog recurrence of :mod:`designer.physics.wave`
