@@ -148,6 +148,7 @@ class TrainingSpec:
     init_value: float = 0.5
     eval_every: int = 1
     select_epochs: int = 1  # final design: lowest fabricated training loss among the last N epochs (all if fewer)
+    speed_jitter: float = 0.0  # every variant of every batch sees all wave speeds scaled by 1 + U(-j, j)
 
 
 @dataclass(frozen=True)
@@ -451,6 +452,8 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         check.fail("constraints.rule_margin", f"expected a factor >= 1, got {cfg.constraints.rule_margin}")
     if cfg.constraints.fabricated_epochs < 0:
         check.fail("constraints.fabricated_epochs", f"expected 0 or more, got {cfg.constraints.fabricated_epochs}")
+    if not 0 <= cfg.training.speed_jitter < 0.2:
+        check.fail("training.speed_jitter", f"expected a relative jitter in [0, 0.2), got {cfg.training.speed_jitter}")
     if cfg.training.select_epochs < 1:
         check.fail("training.select_epochs", f"expected 1 or more (1: ship the last epoch), got {cfg.training.select_epochs}")
     if not 0 <= cfg.training.init_value <= 1:
@@ -461,7 +464,7 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
 
 def _check_stability(cfg: Config, check: _Checker) -> None:
     """The CFL limit: 2D, or 3D when the template prints a closed channel that `verify --3d` simulates."""
-    c_max = cfg.template.max_speed_m_per_s
+    c_max = cfg.template.max_speed_m_per_s * (1.0 + cfg.training.speed_jitter)  # the fastest speed trained
     h = cfg.template.cell_size_m
     three_d = cfg.template.printing.channel
     dt_max = (CFL_LIMIT_3D if three_d else CFL_LIMIT_2D) * h / c_max

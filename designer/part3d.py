@@ -145,13 +145,19 @@ def layout_3d(cfg: Config, stack: Stack, refine: int = 1) -> Layout:
     probes = flat.probe_weights[..., None] * (channel / stack.channel)
     damping = torch.maximum(flat.damping[:, :, None].expand(-1, -1, nz), _z_damping(stack, cfg, refine))
     extend = (lambda m: m[:, :, None].expand(-1, -1, nz).clone())
+    # The fluid's loss (the channel walls' boundary layers) acts in the channel only.
+    loss = None if flat.fluid_loss is None else (flat.fluid_loss[:, :, None] * channel).contiguous()
     return Layout(extend(flat.design_mask), extend(flat.keepout), extend(flat.frame), source, probes,
-                  damping.contiguous(), refine)
+                  damping.contiguous(), refine, loss)
 
 
 def evaluate_3d(path: Path, cfg: Config, corpus, indices: np.ndarray, refine: int = 1,
                 engine: str | None = None, device: str | None = None):
-    """Classify ``indices`` with the STL at ``path`` simulated in 3D; returns (Evaluation, Stack, seconds)."""
+    """Classify ``indices`` with the STL at ``path`` simulated in 3D.
+
+    Returns (Evaluation, Stack, seconds, steps): ``steps`` counts the time
+    steps simulated (one impulse per batch with the impulse engine).
+    """
     import time
 
     from .drive import drive_for
@@ -162,9 +168,19 @@ def evaluate_3d(path: Path, cfg: Config, corpus, indices: np.ndarray, refine: in
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
     layout = _to(layout_3d(cfg, stack, refine), dev, dtype)
-    problem = Problem(cfg, layout, None, get_engine(engine or cfg.simulation.engine), dev, dtype,
-                      drive_for(cfg, refine))
+    name = engine or cfg.simulation.engine
+    run = get_engine(name)
+    steps = [0]
+
+    def counted(medium, source, inputs, probes, record_every=0, **kwargs):
+        # Time steps actually simulated: one impulse per batch, or every sample.
+        batch, length = inputs.shape
+        impulse = name == "impulse" or (name == "auto" and medium.linear and not record_every and batch > 1)
+        steps[0] += length if impulse else batch * length
+        return run(medium, source, inputs, probes, record_every, **kwargs)
+
+    problem = Problem(cfg, layout, None, counted, dev, dtype, drive_for(cfg, refine))
     rho = torch.as_tensor(fraction, dtype=dtype, device=dev)
     start = time.perf_counter()
     ev = evaluate(problem, corpus, indices, rho, None, cfg.training.batch_size)
-    return ev, stack, time.perf_counter() - start
+    return ev, stack, time.perf_counter() - start, steps[0]

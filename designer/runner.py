@@ -21,6 +21,7 @@ from .data import Corpus, Split, load_corpus, make_split
 from .design import atomic_write_text
 from .errors import DesignerError
 from .physics import ENGINES, get_engine, resolve_device
+from .progress import Progress, as_progress
 from .train import train_fold
 
 __all__ = ["optimize", "check_budget", "make_splits"]
@@ -65,7 +66,7 @@ def make_splits(cfg: Config, corpus: Corpus) -> list[Split]:
         raise DesignerError(f"{cfg.source_file}: {exc}") from None
 
 
-def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,
+def optimize(cfg: Config, out: Path, resume: bool = False, echo: Progress | Callable[[str], None] | None = None,
              engine: str | None = None, device: str | None = None, config_data: dict | None = None,
              after: Callable[[dict], dict] | None = None) -> dict:
     """Run ``cfg`` into ``out``: one design, or one per fold with a summary.
@@ -89,11 +90,13 @@ def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str],
                 rundir.remove_stale_temps(folder)
         else:
             rundir.check_fresh(out)
-        if echo:
-            echo(f"band: {band.line()}\n" + (f"{warning}\n" if warning else ""))
-            echo(f"estimate: about {estimate.mib():.0f} MiB at the peak ({estimate.detail}); "
-                 f"roughly {_epoch_seconds(cfg, corpus, splits[0], engine):.2g} s per epoch on 2 cores\n")
-        summary = {"folds": _train_folds(cfg, corpus, splits, out, resume, echo, engine, device,
+        progress = as_progress(echo)
+        progress.line(f"band: {band.line()}")
+        if warning:
+            progress.line(warning)
+        progress.line(f"estimate: about {estimate.mib():.0f} MiB at the peak ({estimate.detail}); "
+                      f"roughly {_epoch_seconds(cfg, corpus, splits[0], engine):.2g} s per epoch on 2 cores")
+        summary = {"folds": _train_folds(cfg, corpus, splits, out, resume, progress, engine, device,
                                          {"config": config_data or {}, "band": band.as_dict()})}
         summary.update(_mean_std(summary["folds"]))
         atomic_write_text(out / "summary.json", jsonio.dumps(summary, indent=2))
@@ -109,15 +112,15 @@ def _epoch_seconds(cfg: Config, corpus: Corpus, split: Split, engine: str | None
                                 _engine_name(cfg, engine))
 
 
-def _train_folds(cfg, corpus, splits, out, resume, echo, engine, device, extra) -> list[dict]:
+def _train_folds(cfg, corpus, splits, out, resume, progress: Progress, engine, device, extra) -> list[dict]:
     t = cfg.training
     if not t.folds:
-        return [train_fold(cfg, corpus, splits[0], out, resume, echo, engine, device, extra)]
+        return [train_fold(cfg, corpus, splits[0], out, resume, progress, engine, device, extra)]
     results = []
     for split in splits:
-        if echo:
-            echo(f"fold {split.fold + 1}/{t.folds}\n")
-        results.append(train_fold(cfg, corpus, split, out / f"fold-{split.fold}", resume, echo, engine, device, extra))
+        progress.line(f"fold {split.fold + 1}/{t.folds}")
+        results.append(train_fold(cfg, corpus, split, out / f"fold-{split.fold}", resume, progress, engine, device,
+                                  extra))
     return results
 
 

@@ -11,6 +11,7 @@ shipped.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import time
@@ -30,8 +31,10 @@ from .design import atomic_write_text, save_design
 from .drive import Drive, drive_for
 from .errors import DesignerError
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
-from .physics import ENGINES, Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
+from .physics import (ENGINES, Layout, build_medium, get_engine, layout_from_config, resolve_device,
+                      wave_speed_m_per_s)
 from .physics.spectral import SpectralMedium, spectral_power
+from .progress import Progress, as_progress, compile_notice
 
 __all__ = ["Problem", "make_problem", "evaluate", "train_fold", "Evaluation"]
 
@@ -71,14 +74,24 @@ def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device
 
 
 def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
-                lengths: torch.Tensor | None = None) -> torch.Tensor:
+                lengths: torch.Tensor | None = None, speed_scale: float = 1.0) -> torch.Tensor:
     """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T).
 
     ``inputs`` are signal samples; the drive chain turns them into the
     injected waveform, ``problem.drive.factor`` steps per sample. lengths:
     (B,) samples integrated into each sample's power (default: all T).
     """
-    medium = build_medium(rho, problem.cfg, problem.layout)
+    if speed_scale != 1.0 and problem.cfg.template.spectral:  # every index divided, at every frequency
+        t = problem.cfg.template
+        scaled = dataclasses.replace(
+            t, material=dataclasses.replace(t.material, speed_m_per_s=t.material.speed_m_per_s * speed_scale),
+            background=dataclasses.replace(t.background, speed_m_per_s=t.background.speed_m_per_s * speed_scale))
+        medium = build_medium(rho, dataclasses.replace(problem.cfg, template=scaled), problem.layout)
+    else:
+        medium = build_medium(rho, problem.cfg, problem.layout)
+    if speed_scale != 1.0 and not isinstance(medium, SpectralMedium):
+        # every speed at once: the Courant map scales, the impedances do not
+        medium = dataclasses.replace(medium, courant=medium.courant * speed_scale)
     k = problem.drive.factor
     extra = {} if lengths is None else {"lengths": (lengths * k).to(problem.device)}
     injected = problem.drive(inputs.to(problem.device, problem.dtype))
@@ -190,34 +203,30 @@ def _history_csv(history: list[dict]) -> str:
     return buf.getvalue()
 
 
-class _Progress:
-    """A progress line on stderr for long work (silent when ``echo`` is None)."""
-
-    def __init__(self, echo: Callable[[str], None] | None):
-        self.echo = echo
-
-    def __call__(self, msg: str) -> None:
-        if self.echo:
-            self.echo(msg)
-
-
 _TRAINING_KEYS = ("epoch", "beta", "learning_rate", "train_loss_running", "epoch_seconds")
 """Keys of an epoch record that training itself writes (the rest come from evaluation)."""
 
 
 def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, x: torch.Tensor,
-                         y: torch.Tensor, lengths: torch.Tensor | None = None) -> float:
+                         y: torch.Tensor, lengths: torch.Tensor | None = None,
+                         jitter: np.random.Generator | None = None) -> float:
     """Add the batch loss's gradient to ``theta.grad``; return the loss.
 
     The loss is the mean over the density variants (eroded, nominal, dilated
     when robust) plus the length-scale penalty. Each variant's simulation is
     differentiated and released before the next one runs, so an engine that
     stores its graph (the reference) holds one variant's graph at a time.
+    With ``training.speed_jitter`` = j each variant sees every wave speed
+    scaled by its own draw of 1 + U(-j, j) from ``jitter``: the design may not
+    lean on a resonance placed to a fraction of a percent, which neither air
+    (0.17 % per kelvin) nor the grid's dispersion holds.
     """
     variants = problem.density.training(theta, beta, epoch)
+    j = problem.cfg.training.speed_jitter
     total = 0.0
     for rho in variants:
-        part = cross_entropy(probe_power(problem, rho, x, lengths), y) / len(variants)
+        scale = 1.0 + float(jitter.uniform(-j, j)) if j and jitter is not None else 1.0
+        part = cross_entropy(probe_power(problem, rho, x, lengths, scale), y) / len(variants)
         part.backward(retain_graph=True)  # the variants share the filter's graph
         total += float(part.detach())
         del part
@@ -244,19 +253,21 @@ def _check_record(record: dict, folder: Path) -> None:
 
 
 def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: bool = False,
-               echo: Callable[[str], None] | None = None, engine: str | None = None,
+               echo: Progress | Callable[[str], None] | None = None, engine: str | None = None,
                device: str | None = None, extra_meta: dict | None = None) -> dict:
     """Train one fold into ``folder``; returns the final metrics.
 
     ``corpus`` may be any :class:`~designer.data.Corpus`, loaded or made in
     code; a corpus the config does not describe is stored beside the design,
     so the run can be exported, verified and reported like any other.
+    ``echo``: a :class:`~designer.progress.Progress`, a callable taking
+    whole lines, or None (silent).
     """
     check_fits(cfg, corpus)
     cfg = with_ring_down(cfg, corpus)
     folder.mkdir(parents=True, exist_ok=True)
     problem = make_problem(cfg, engine=engine, device=device)
-    progress = _Progress(echo)
+    progress = as_progress(echo)
     t = cfg.training
     theta = _initial_theta(problem).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=t.learning_rate)
@@ -265,7 +276,7 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
     start, history, confusions = (load_checkpoint(folder, theta, opt, selected, fingerprint, t.epochs) if resume
                                   else (0, [], []))
     if start:
-        progress(f"resuming {folder} after epoch {start - 1}")
+        progress.line(f"resuming {folder} after epoch {start - 1}")
         atomic_write_text(folder / "history.csv", _history_csv(history))  # a kill may have left it one behind
     if start >= t.epochs and history and selected.epoch in (None, t.epochs - 1):
         # Nothing left to train and the last epoch is shipped: evaluate it afresh, so its
@@ -279,24 +290,33 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         for group in opt.param_groups:
             group["lr"] = lr
         rng = np.random.default_rng([t.seed, epoch])
+        jitter = np.random.default_rng([t.seed, epoch, 1])  # its own stream: the batch order does not move
         n_batches = math.ceil(len(split.train) / t.batch_size)
         running, seen, tick = 0.0, 0, time.perf_counter()
-        for b, (x, y, chunk, lengths) in enumerate(batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
-                                                           rng=rng, dtype=problem.dtype,
-                                                           ring_down=cfg.data.ring_down_samples)):
-            opt.zero_grad()
-            loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths)
-            _check_finite(loss, theta.grad, folder, f"epoch {epoch + 1}, batch {b + 1}", "loss or its gradient")
-            opt.step()
-            _check_finite(0.0, theta.detach(), folder, f"epoch {epoch + 1}, batch {b + 1}", "latent design")
-            running += loss * len(chunk)
-            seen += len(chunk)
-            progress(f"\r  epoch {epoch + 1}/{t.epochs}  batch {b + 1}/{n_batches}  loss {running / seen:.4f}  "
-                     f"{time.perf_counter() - tick:.1f}s")
-        if (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
-            record, conf = _epoch_record(problem, corpus, split, theta.detach(), beta, epoch, lr, running / seen)
-        else:
-            record, conf = {"epoch": epoch, "beta": beta, "learning_rate": lr, "train_loss_running": running / seen}, {}
+        notice = compile_notice(engine or cfg.simulation.engine, problem.device) if epoch == start else None
+        if notice:
+            progress.line(notice)
+        with progress.bar(n_batches, f"epoch {epoch + 1}/{t.epochs}") as bar:
+            for b, (x, y, chunk, lengths) in enumerate(batches(corpus, split.train, t.batch_size,
+                                                               cfg.data.window_samples, rng=rng, dtype=problem.dtype,
+                                                               ring_down=cfg.data.ring_down_samples)):
+                opt.zero_grad()
+                loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths, jitter)
+                _check_finite(loss, theta.grad, folder, f"epoch {epoch + 1}, batch {b + 1}", "loss or its gradient")
+                opt.step()
+                _check_finite(0.0, theta.detach(), folder, f"epoch {epoch + 1}, batch {b + 1}", "latent design")
+                running += loss * len(chunk)
+                seen += len(chunk)
+                bar.update(loss=f"{running / seen:.4f}")
+                if notice:
+                    progress.line(f"  kernels ready; first batch {time.perf_counter() - tick:.1f} s")
+                    notice = None
+            bar.note("evaluating")
+            if (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
+                record, conf = _epoch_record(problem, corpus, split, theta.detach(), beta, epoch, lr, running / seen)
+            else:
+                record, conf = {"epoch": epoch, "beta": beta, "learning_rate": lr,
+                                "train_loss_running": running / seen}, {}
         if t.select_epochs > 1 and epoch >= t.epochs - t.select_epochs:
             if "binary_train_loss" not in record:
                 record["binary_train_loss"] = _fabricated_train_loss(problem, corpus, split, theta.detach())
@@ -307,13 +327,13 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         confusions.append(conf)
         save_checkpoint(folder, epoch, theta, opt, history, confusions, selected, fingerprint)
         atomic_write_text(folder / "history.csv", _history_csv(history))
-        progress("\r" + _summary_line(record) + "\n")
+        progress.line(_summary_line(record))
     if selected.epoch is not None and selected.epoch != t.epochs - 1:
-        progress(f"  final design: epoch {selected.epoch + 1} (fabricated training loss {selected.loss:.4f})\n")
+        progress.line(f"  final design: epoch {selected.epoch + 1} (fabricated training loss {selected.loss:.4f})")
         final = _finalise_selected(problem, corpus, split, selected, history, confusions, folder, extra_meta or {})
     else:
         final = _finalise(problem, corpus, split, theta.detach(), history, confusions, folder, extra_meta or {})
-    progress(f"  fold done in {time.perf_counter() - wall:.1f}s\n")
+    progress.line(f"  fold done in {time.perf_counter() - wall:.1f}s")
     return final
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 __all__ = ["Template", "Material", "GdsLayers", "PrintSpec", "DriveSpec", "BandSpec", "SlabSpec", "SurroundingsSpec",
-           "load_template", "template_names", "TemplateError", "MODELS", "MODULATIONS", "SPECTRAL_MODELS"]
+           "LossSpec", "load_template", "template_names", "TemplateError", "MODELS", "MODULATIONS", "SPECTRAL_MODELS"]
 
 C_VACUUM_M_PER_S = 299_792_458.0
 UNIT_TO_M = {"um": 1e-6, "mm": 1e-3}
@@ -103,13 +103,16 @@ class DriveSpec:
     """The chain that drives the source, part of the device.
 
     The signal, time-scaled, is resampled to the simulation's steps and
-    low-passed by a Butterworth filter of ``lowpass_order`` at
-    ``lowpass_hz`` (device frequency; 0: no filter), as the drive electronics
-    and transducer of a built device band-limit it.
+    band-limited by Butterworth filters: a low-pass of ``lowpass_order`` at
+    ``lowpass_hz`` and a high-pass of ``highpass_order`` at ``highpass_hz``
+    (device frequencies; 0: no filter), as the drive electronics and the
+    transducer of a built device band-limit it (no transducer makes DC).
     """
 
     lowpass_hz: float = 0.0
     lowpass_order: int = 4
+    highpass_hz: float = 0.0
+    highpass_order: int = 2
     modulation: str = "none"
     carrier_hz: float = 0.0
 
@@ -158,6 +161,20 @@ class BandSpec:
 
 
 @dataclass(frozen=True)
+class LossSpec:
+    """Attenuation of the fluid where it fills the channel: alpha in Np/m, taken at ``reference_hz``.
+
+    The simulation applies it as a frequency-independent damping b = 2 c alpha
+    in the fluid (amplitude exp(-alpha x) for a wave at speed c); the reason
+    says where alpha comes from and how it varies over the band.
+    """
+
+    fluid_np_per_m: float = 0.0
+    reference_hz: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class SurroundingsSpec:
     """What the 3D check puts around the part: fluid above and below it, and its absorbing layers.
 
@@ -193,6 +210,7 @@ class Template:
     drive: DriveSpec = DriveSpec()
     band: BandSpec = BandSpec()
     surroundings: SurroundingsSpec = SurroundingsSpec()
+    losses: LossSpec = LossSpec()
     slab: SlabSpec | None = None
 
     @property
@@ -291,6 +309,7 @@ def _drive(data: dict) -> DriveSpec:
     src = data.get("source", {})
     carrier = float(src["carrier_um"]) if "carrier_um" in src else 0.0
     return DriveSpec(lowpass_hz=float(src.get("lowpass_hz", 0.0)), lowpass_order=int(src.get("lowpass_order", 4)),
+                     highpass_hz=float(src.get("highpass_hz", 0.0)), highpass_order=int(src.get("highpass_order", 2)),
                      modulation=str(src.get("modulation", "none")),
                      carrier_hz=C_VACUUM_M_PER_S / (carrier * 1e-6) if carrier > 0 else 0.0)
 
@@ -348,6 +367,9 @@ def parse_template(data: dict, source: str) -> Template:
             drive=_drive(data),
             band=_band(data),
             slab=_slab(data, unit, scale),
+            losses=LossSpec(fluid_np_per_m=float(data.get("losses", {}).get("fluid_np_per_m", 0.0)),
+                            reference_hz=float(data.get("losses", {}).get("reference_hz", 0.0)),
+                            reason=str(data.get("losses", {}).get("reason", ""))),
             surroundings=SurroundingsSpec(
                 outside_m=float(data.get("surroundings", {}).get(f"outside_{unit}", 0.0)) * scale,
                 absorber_m=float(data.get("surroundings", {}).get(f"absorber_{unit}", 0.0)) * scale,
@@ -369,14 +391,20 @@ def _check_template(t: Template, source: str) -> None:
     if t.printing.frame_around not in FRAME_PLACES:
         raise TemplateError(f"{source}: print.frame_around must be one of {', '.join(FRAME_PLACES)}, "
                             f"got {t.printing.frame_around!r}")
+    if t.losses.fluid_np_per_m < 0:
+        raise TemplateError(f"{source}: losses.fluid_np_per_m must be >= 0, got {t.losses.fluid_np_per_m}")
     if t.steps_per_sample < 1:
         raise TemplateError(f"{source}: time.steps_per_sample must be >= 1, got {t.steps_per_sample}")
-    if t.drive.lowpass_hz < 0 or t.drive.lowpass_order < 1:
-        raise TemplateError(f"{source}: source.lowpass_hz must be >= 0 and lowpass_order >= 1")
-    if t.drive.modulation not in MODULATIONS:
+    d = t.drive
+    if d.lowpass_hz < 0 or d.lowpass_order < 1 or d.highpass_hz < 0 or d.highpass_order < 1:
+        raise TemplateError(f"{source}: source.lowpass_hz and highpass_hz must be >= 0 and their orders >= 1")
+    if d.lowpass_hz and d.highpass_hz >= d.lowpass_hz:
+        raise TemplateError(f"{source}: source.highpass_hz ({d.highpass_hz:g}) must lie below lowpass_hz "
+                            f"({d.lowpass_hz:g})")
+    if d.modulation not in MODULATIONS:
         raise TemplateError(f"{source}: source.modulation must be one of {', '.join(MODULATIONS)}, "
-                            f"got {t.drive.modulation!r}")
-    if (t.drive.modulation != "none") != (t.drive.carrier_hz > 0):
+                            f"got {d.modulation!r}")
+    if (d.modulation != "none") != (d.carrier_hz > 0):
         raise TemplateError(f"{source}: a modulated source needs source.carrier_um > 0, and only it has one")
     if t.model == "slab":
         _check_slab(t, source)

@@ -12,7 +12,7 @@ import torch
 from ..config import Config
 from .absorber import damping_profile
 
-__all__ = ["Layout", "layout_from_config", "frame_cells"]
+__all__ = ["Layout", "layout_from_config", "frame_cells", "fluid_loss_per_step"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,10 @@ class Layout:
     design_mask: (nx, ny) cells free to change. keepout: cells forced to
     background around sources and probes. frame: cells forced to material,
     the template's printed frame (it is printed, so it is simulated).
-    source_weights: (nx, ny). probe_weights: (P, nx, ny).
+    source_weights: (nx, ny). probe_weights: (P, nx, ny). damping: the
+    absorbing layer, per step. fluid_loss: the fluid's own attenuation per
+    step where it applies (the channel), or None; a physical model weighs it
+    by the fluid's share of each cell.
     """
 
     design_mask: torch.Tensor
@@ -32,6 +35,13 @@ class Layout:
     probe_weights: torch.Tensor
     damping: torch.Tensor
     refine: int = 1
+    fluid_loss: torch.Tensor | None = None
+
+
+def fluid_loss_per_step(cfg: Config, refine: int = 1) -> float:
+    """b dt = 2 c alpha dt of the template's fluid loss, on a grid ``refine`` times finer."""
+    t = cfg.template
+    return 2.0 * t.background.simulated_speed_m_per_s * t.losses.fluid_np_per_m * cfg.dt_s / refine
 
 
 def _disc(nx: int, ny: int, cx: float, cy: float, radius: float) -> torch.Tensor:
@@ -99,4 +109,7 @@ def layout_from_config(cfg: Config, refine: int = 1) -> Layout:
     inset = w if cfg.template.printing.frame_around == "domain" else 0
     damping = damping_profile((nx, ny), g.absorber_cells * k, g.absorber_strength / k,
                               g.absorber_profile, g.absorber_order, inset=inset)
-    return Layout(design, keep & design, frame, source, probes / probes.sum((1, 2), keepdim=True), damping, k)
+    loss = fluid_loss_per_step(cfg, k)
+    fluid_loss = torch.full((nx, ny), loss, dtype=torch.float64) if loss else None
+    return Layout(design, keep & design, frame, source, probes / probes.sum((1, 2), keepdim=True), damping, k,
+                  fluid_loss)

@@ -13,6 +13,8 @@ engine's maps are q = rho_0 / rho(x) (``inv_density``) and courant^2 =
 (c_0 dt / h)^2 kappa(x) / kappa_0, so that courant^2 q is the local Courant
 number squared. A sound-hard wall is the limit rho_1 -> infinity (q -> 0).
 The speeds and densities are the simulated ones (``Material.simulated_*``).
+The fluid's attenuation (``template.losses``, the layout's ``fluid_loss``)
+adds a damping weighted by the fluid's share 1 - x of each cell.
 """
 from __future__ import annotations
 
@@ -52,4 +54,6 @@ def build(rho: torch.Tensor, cfg: Config, layout: Layout) -> Medium:
     q, stiffness = _maps(rho, cfg)
     nu0 = cfg.template.background.simulated_speed_m_per_s * cfg.dt_s / cfg.template.cell_size_m
     damping = layout.damping.to(dtype=rho.dtype, device=rho.device)
+    if layout.fluid_loss is not None:  # the fluid's own loss, in the fluid's share of each cell
+        damping = damping + (1.0 - rho) * layout.fluid_loss.to(dtype=rho.dtype, device=rho.device)
     return Medium(courant=nu0 * torch.sqrt(stiffness), damping=damping, inv_density=q)

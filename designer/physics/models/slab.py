@@ -67,27 +67,30 @@ def _indices(thickness_um: float, core: str, cladding: str, core_db: float, clad
 
 
 @functools.lru_cache(maxsize=16)
-def _shipped_speed(name: str) -> float | None:
+def _shipped_speeds(name: str) -> tuple[float, float] | None:
     from templates import TemplateError, load_template
 
     try:
-        return load_template(name).material.speed_m_per_s
+        t = load_template(name)
     except TemplateError:
         return None
+    return t.material.speed_m_per_s, t.background.speed_m_per_s
 
 
 def indices(cfg: Config, freqs_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Complex indices (K,) of the slab's TE0 mode and of the cladding at ``freqs_hz``.
 
     A material whose wave speed differs from the shipped template's (``designer
-    verify --contrast``) scales the slab's index by the inverse ratio.
+    verify --contrast``, ``training.speed_jitter``) scales its index by the
+    inverse ratio, at every frequency.
     """
     s, t = cfg.template.slab, cfg.template
     n_slab, n_clad = _indices(s.thickness_m * 1e6, s.core, s.cladding, s.core_loss_db_per_cm,
                               s.cladding_loss_db_per_cm, tuple(float(f) for f in freqs_hz))
-    shipped = _shipped_speed(t.name)
-    scale = 1.0 if shipped is None else shipped / t.material.speed_m_per_s
-    return n_slab * scale, n_clad
+    shipped = _shipped_speeds(t.name)
+    if shipped is None:
+        return n_slab, n_clad
+    return n_slab * (shipped[0] / t.material.speed_m_per_s), n_clad * (shipped[1] / t.background.speed_m_per_s)
 
 
 def _permittivity(rho: torch.Tensor, cfg: Config, freqs: np.ndarray) -> torch.Tensor:
