@@ -293,7 +293,9 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         jitter = np.random.default_rng([t.seed, epoch, 1])  # its own stream: the batch order does not move
         n_batches = math.ceil(len(split.train) / t.batch_size)
         running, seen, tick = 0.0, 0, time.perf_counter()
-        notice = compile_notice(engine or cfg.simulation.engine, problem.device) if epoch == start else None
+        spectral = cfg.template.spectral  # no kernels to compile
+        notice = compile_notice(engine or cfg.simulation.engine, problem.device) if epoch == start and not spectral \
+            else None
         if notice:
             progress.line(notice)
         with progress.bar(n_batches, f"epoch {epoch + 1}/{t.epochs}") as bar:

@@ -89,7 +89,7 @@ def test_carrier_run_trains_exports_and_verifies_with_the_same_band(tmp_path):
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["verify", str(out / "design.gds"), "--json"])
     assert result.exit_code in (0, 1), result.output
-    verified = json.loads(result.output)
+    verified = json.loads(result.output.strip().splitlines()[-1])
     assert verified["band"]["share_inside"] == pytest.approx(meta["band"]["share_inside"], rel=1e-3)
     assert verified["band"]["carrier_hz"] == meta["band"]["carrier_hz"]
     # The exported geometry simulated as training simulated it: the same accuracy.
@@ -127,3 +127,25 @@ def test_field_intensity_sums_to_the_probe_power():
     from_maps = torch.einsum("bxy,pxy->bp", maps, layout.probe_weights)
     np.testing.assert_allclose(from_maps, spectral_power(medium, layout.source_weights, layout.probe_weights, weights),
                                rtol=1e-10)
+
+
+def test_speed_jitter_divides_every_index_of_the_slab_model():
+    """A speed scale s on a spectral medium is n(f) / s for both materials at every frequency."""
+    import torch
+
+    from designer.physics.models.slab import indices
+    from designer.train import make_problem, probe_power
+
+    cfg = parse_config(carrier_data(), "carrier")
+    problem = make_problem(cfg)
+    rho = torch.full(problem.layout.design_mask.shape, 0.5, dtype=problem.dtype)
+    x = torch.as_tensor(np.random.default_rng(0).standard_normal((2, 300)), dtype=problem.dtype)
+    nominal, jittered = probe_power(problem, rho, x), probe_power(problem, rho, x, speed_scale=1.05)
+    assert not torch.allclose(nominal, jittered, rtol=1e-3)
+    t = cfg.template
+    slower = dataclasses.replace(t, material=dataclasses.replace(t.material, speed_m_per_s=t.material.speed_m_per_s * 1.05),
+                                 background=dataclasses.replace(t.background,
+                                                                speed_m_per_s=t.background.speed_m_per_s * 1.05))
+    f = np.array([1.8e14, 2.0e14])
+    for a, b in zip(indices(cfg.replace(template=slower), f), indices(cfg, f)):
+        np.testing.assert_allclose(a * 1.05, b, rtol=1e-12)
