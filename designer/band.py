@@ -16,6 +16,13 @@ time scaling and the drive chain of :mod:`designer.drive`):
   one where the slowest material (the smallest nu, the largest error) still
   has the template's ``phase_error``: f_res = c_min / (N_min h).
 
+  A spectral template (:mod:`designer.physics.spectral`) has no time step:
+  its relation is the nu -> 0 limit, v_num / v = sin(pi / N) / (pi / N), and
+  the slowest material is the densest one at the band's top frequency (a
+  dispersive model says which, :func:`designer.physics.models.slowest_speed_m_per_s`).
+
+The spectrum is the injected field's: after time scaling, the drive chain
+and, for a carrier, the modulation (:meth:`designer.drive.Drive.spectrum`).
 The valid band is ``[min_hz, min(max_hz, f_res)]``; a run whose signals put
 more than ``max_share_outside`` of their energy outside it is refused, unless
 the template is a labelled idealisation (then the figures are reported).
@@ -30,6 +37,7 @@ import numpy as np
 from .config import Config
 from .drive import drive_for
 from .errors import ConfigError
+from templates import C_VACUUM_M_PER_S
 
 __all__ = ["BandReport", "band_report", "check_band", "phase_velocity_ratio", "min_cells_per_wavelength"]
 
@@ -39,6 +47,8 @@ MAX_SIGNALS = 400  # spectra averaged over at most this many signals (evenly spr
 def phase_velocity_ratio(cells_per_wavelength: float, courant: float) -> float:
     """v_num / v of the leapfrog scheme along a grid axis at N cells per wavelength and Courant number nu."""
     kh2 = math.pi / cells_per_wavelength
+    if courant == 0.0:  # no time step: the spatial stencil alone
+        return math.sin(kh2) / kh2
     return 2.0 * math.asin(courant * math.sin(kh2)) / (2.0 * courant * kh2)
 
 
@@ -74,6 +84,10 @@ class BandReport:
     p90_hz: float
     idealised: str
     signals: int
+    share_below_min: float = 0.0
+    band_min_reason: str = ""
+    modulation: str = "none"
+    carrier_hz: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -82,12 +96,23 @@ class BandReport:
     def as_dict(self) -> dict:
         return {**asdict(self), "ok": self.ok}
 
+    def _edges(self) -> str:
+        text = f"{self.band_min_hz:.4g}-{self.band_max_hz:.4g} Hz"
+        if self.modulation != "none":  # optics: the vacuum wavelengths too
+            text += f" ({_um(self.band_max_hz):.4g}-{_um(self.band_min_hz):.4g} um, carrier {_um(self.carrier_hz):.4g} um, " \
+                    f"{self.modulation})"
+        return text
+
     def line(self) -> str:
         """One line for a terminal."""
         return (f"{100 * self.share_inside:.1f} % of the signal energy inside the valid band "
-                f"{self.band_min_hz:.4g}-{self.band_max_hz:.4g} Hz (grid resolves {self.resolved_hz:.4g} Hz at "
+                f"{self._edges()} (grid resolves {self.resolved_hz:.4g} Hz at "
                 f"{self.cells_per_wavelength:.1f} cells per wavelength for {100 * self.phase_error:g} % phase error); "
                 f"energy median {self.median_hz:.4g} Hz, 10-90 % {self.p10_hz:.4g}-{self.p90_hz:.4g} Hz")
+
+
+def _um(hz: float) -> float:
+    return C_VACUUM_M_PER_S / hz * 1e6 if hz > 0 else math.inf
 
 
 def _spectrum(signals, cfg: Config, refine: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -96,11 +121,11 @@ def _spectrum(signals, cfg: Config, refine: int) -> tuple[np.ndarray, np.ndarray
                                                           np.linspace(0, len(signals) - 1, MAX_SIGNALS).astype(int)]
     longest = max(len(x) for x in picked) * drive.factor
     n = 1 << max(8, math.ceil(math.log2(longest)))
-    total = np.zeros(n // 2 + 1)
+    total, freq = 0.0, None
     for x in picked:
-        y = drive.numpy(np.asarray(x, dtype=np.float64))
-        total += np.abs(np.fft.rfft(y, n=n)) ** 2
-    return np.fft.rfftfreq(n, 1.0 / drive.step_rate_hz), total, drive.step_rate_hz
+        freq, energy = drive.spectrum(drive.numpy(np.asarray(x, dtype=np.float64)), n)
+        total = total + energy
+    return freq, total, drive.step_rate_hz
 
 
 def band_report(signals, cfg: Config, refine: int = 1) -> BandReport:
@@ -108,11 +133,14 @@ def band_report(signals, cfg: Config, refine: int = 1) -> BandReport:
     t = cfg.template
     freq, power, rate = _spectrum(signals, cfg, refine)
     cumulative = np.cumsum(power) / max(power.sum(), 1e-300)
+    from .physics.models import slowest_speed_m_per_s
+
     h = t.cell_size_m / refine
     dt = cfg.dt_s / refine
-    nu_slow = t.min_speed_m_per_s * dt / h
+    slowest = slowest_speed_m_per_s(cfg)
+    nu_slow = 0.0 if t.spectral else slowest * dt / h
     cells = min_cells_per_wavelength(nu_slow, t.band.phase_error)
-    resolved = t.min_speed_m_per_s / (cells * h)
+    resolved = slowest / (cells * h)
     lo, hi = t.band.min_hz, min(t.band.max_hz, resolved)
 
     def below(f: float) -> float:
@@ -127,7 +155,8 @@ def band_report(signals, cfg: Config, refine: int = 1) -> BandReport:
         phase_error=t.band.phase_error, resolved_hz=resolved, band_min_hz=lo, band_max_hz=hi, band_reason=reason,
         share_inside=below(hi) - below(lo), share_above_resolved=1.0 - below(resolved),
         max_share_outside=t.band.max_share_outside, median_hz=quantile(0.5), p10_hz=quantile(0.1),
-        p90_hz=quantile(0.9), idealised=t.band.idealised, signals=len(signals))
+        p90_hz=quantile(0.9), idealised=t.band.idealised, signals=len(signals), share_below_min=below(lo),
+        band_min_reason=t.band.min_reason, modulation=t.drive.modulation, carrier_hz=t.drive.carrier_hz)
 
 
 def check_band(report: BandReport, cfg: Config) -> str | None:
@@ -135,12 +164,16 @@ def check_band(report: BandReport, cfg: Config) -> str | None:
     if report.ok:
         return None
     outside = 100 * (1.0 - report.share_inside)
+    lower = (f"; {100 * report.share_below_min:.1f} % lies below the lower edge"
+             + (f" ({report.band_min_reason})" if report.band_min_reason else "")) if report.band_min_hz > 0 else ""
     message = (f"{outside:.1f} % of the injected signal energy lies outside the valid band "
-               f"{report.band_min_hz:.4g}-{report.band_max_hz:.4g} Hz (limit {100 * report.max_share_outside:g} %; "
+               f"{report._edges()} (limit {100 * report.max_share_outside:g} %{lower}; "
                f"upper edge: {report.band_reason}; {report.share_above_resolved * 100:.1f} % lies above the "
                f"{report.resolved_hz:.4g} Hz the grid resolves with {report.cells_per_wavelength:.1f} cells per "
                f"wavelength in the slowest material, energy median {report.median_hz:.4g} Hz)")
     if report.idealised:
         return f"warning: template {cfg.template.name} is idealised ({report.idealised}): {message}"
-    raise ConfigError(f"{cfg.source_file}: data: {message}; lower [source] lowpass_hz in the template, "
-                      f"add steps_per_sample, or use finer cells")
+    remedy = ("change [simulation] time_scale or the template's [source] lowpass_hz and carrier_um"
+              if report.modulation != "none" else
+              "lower [source] lowpass_hz in the template, add steps_per_sample, or use finer cells")
+    raise ConfigError(f"{cfg.source_file}: data: {message}; {remedy}")

@@ -15,7 +15,7 @@ import dataclasses
 import io
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +33,7 @@ from .errors import DesignerError
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
 from .physics import (ENGINES, Layout, build_medium, get_engine, layout_from_config, resolve_device,
                       wave_speed_m_per_s)
+from .physics.spectral import SpectralMedium, spectral_power
 from .progress import Progress, as_progress, compile_notice
 
 __all__ = ["Problem", "make_problem", "evaluate", "train_fold", "Evaluation"]
@@ -51,6 +52,7 @@ class Problem:
     device: torch.device
     dtype: torch.dtype
     drive: Drive
+    solves: dict = field(default_factory=dict, compare=False, repr=False)  # spectral solves, by design
 
 
 def _to(layout: Layout, device, dtype) -> Layout:
@@ -60,6 +62,10 @@ def _to(layout: Layout, device, dtype) -> Layout:
 
 
 def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device: str | None = None) -> Problem:
+    name = engine or cfg.simulation.engine
+    if cfg.template.spectral and name != "auto":
+        raise DesignerError(f"engine {name!r}: template {cfg.template.name} (model {cfg.template.model!r}) is solved "
+                            f"per frequency, with its dispersion; use engine 'auto'")
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
     layout = _to(layout_from_config(cfg, refine), dev, dtype)
@@ -75,12 +81,24 @@ def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
     injected waveform, ``problem.drive.factor`` steps per sample. lengths:
     (B,) samples integrated into each sample's power (default: all T).
     """
-    medium = build_medium(rho, problem.cfg, problem.layout)
-    if speed_scale != 1.0:  # every speed at once: the Courant map scales, the impedances do not
+    if speed_scale != 1.0 and problem.cfg.template.spectral:  # every index divided, at every frequency
+        t = problem.cfg.template
+        scaled = dataclasses.replace(
+            t, material=dataclasses.replace(t.material, speed_m_per_s=t.material.speed_m_per_s * speed_scale),
+            background=dataclasses.replace(t.background, speed_m_per_s=t.background.speed_m_per_s * speed_scale))
+        medium = build_medium(rho, dataclasses.replace(problem.cfg, template=scaled), problem.layout)
+    else:
+        medium = build_medium(rho, problem.cfg, problem.layout)
+    if speed_scale != 1.0 and not isinstance(medium, SpectralMedium):
+        # every speed at once: the Courant map scales, the impedances do not
         medium = dataclasses.replace(medium, courant=medium.courant * speed_scale)
     k = problem.drive.factor
     extra = {} if lengths is None else {"lengths": (lengths * k).to(problem.device)}
     injected = problem.drive(inputs.to(problem.device, problem.dtype))
+    if isinstance(medium, SpectralMedium):  # whole ring-down, by Parseval: lengths change nothing
+        weights = problem.drive.node_weights(injected, medium.frequencies_hz)
+        return spectral_power(medium, problem.layout.source_weights, problem.layout.probe_weights, weights,
+                              cache=None if torch.is_grad_enabled() else problem.solves)
     power, _ = problem.engine(medium, problem.layout.source_weights, injected, problem.layout.probe_weights, **extra)
     return power
 
@@ -275,7 +293,9 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         jitter = np.random.default_rng([t.seed, epoch, 1])  # its own stream: the batch order does not move
         n_batches = math.ceil(len(split.train) / t.batch_size)
         running, seen, tick = 0.0, 0, time.perf_counter()
-        notice = compile_notice(engine or cfg.simulation.engine, problem.device) if epoch == start else None
+        spectral = cfg.template.spectral  # no kernels to compile
+        notice = compile_notice(engine or cfg.simulation.engine, problem.device) if epoch == start and not spectral \
+            else None
         if notice:
             progress.line(notice)
         with progress.bar(n_batches, f"epoch {epoch + 1}/{t.epochs}") as bar:

@@ -179,7 +179,8 @@ def verify(path: Path, run: Path | None = None, config: Path | None = None, data
     from .band import band_report
 
     band = band_report([corpus.signals[i] for i in indices], cfg, refine)
-    notice = compile_notice(engine or cfg.simulation.engine, resolve_device(device or cfg.simulation.device))
+    notice = None if cfg.template.spectral else compile_notice(engine or cfg.simulation.engine,
+                                                               resolve_device(device or cfg.simulation.device))
     if notice and progress is not None:
         progress.line(notice)
     nominal = _accuracy(cfg, coverage(part, cfg, refine), corpus, indices, refine, engine, device)

@@ -11,13 +11,17 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["Template", "Material", "GdsLayers", "PrintSpec", "DriveSpec", "BandSpec", "SurroundingsSpec", "LossSpec",
-           "load_template", "template_names", "TemplateError", "MODELS"]
+__all__ = ["Template", "Material", "GdsLayers", "PrintSpec", "DriveSpec", "BandSpec", "SlabSpec", "SurroundingsSpec",
+           "LossSpec", "load_template", "template_names", "TemplateError", "MODELS", "MODULATIONS", "SPECTRAL_MODELS"]
 
 C_VACUUM_M_PER_S = 299_792_458.0
 UNIT_TO_M = {"um": 1e-6, "mm": 1e-3}
-MODELS = ("speed", "density")
+MODELS = ("speed", "density", "slab")
 """Physical models a template can ask for (see :mod:`designer.physics.models`)."""
+SPECTRAL_MODELS = ("slab",)
+"""Models solved per frequency (:mod:`designer.physics.spectral`) rather than stepped in time."""
+MODULATIONS = ("none", "dsb", "ssb")
+"""How the signal drives the source: as the field itself, or as the envelope of an optical carrier."""
 FRAME_PLACES = ("design_region", "domain")
 
 
@@ -109,6 +113,29 @@ class DriveSpec:
     lowpass_order: int = 4
     highpass_hz: float = 0.0
     highpass_order: int = 2
+    modulation: str = "none"
+    carrier_hz: float = 0.0
+
+
+@dataclass(frozen=True)
+class SlabSpec:
+    """A slab waveguide platform seen in 2D through its TE0 effective index (:mod:`designer.physics.slab`).
+
+    thickness_m: the core's thickness. core / cladding: Sellmeier fits by name
+    (``designer.physics.slab.MATERIALS``). *_loss_db_per_cm: propagation loss
+    of the slab mode (core) and of the cladding, simulated as an imaginary
+    index. node_spacing_hz: frequency step of the spectral solves over the band.
+    polarisation: "hz" (the TE slab mode's field normal to the chip) or "ez"
+    (the scalar reduction), see :mod:`designer.physics.models.slab`.
+    """
+
+    thickness_m: float
+    core: str
+    cladding: str
+    core_loss_db_per_cm: float = 0.0
+    cladding_loss_db_per_cm: float = 0.0
+    node_spacing_hz: float = 1e12
+    polarisation: str = "hz"
 
 
 @dataclass(frozen=True)
@@ -130,6 +157,7 @@ class BandSpec:
     max_hz: float = math.inf
     reason: str = ""
     idealised: str = ""
+    min_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,6 +211,12 @@ class Template:
     band: BandSpec = BandSpec()
     surroundings: SurroundingsSpec = SurroundingsSpec()
     losses: LossSpec = LossSpec()
+    slab: SlabSpec | None = None
+
+    @property
+    def spectral(self) -> bool:
+        """Solved per frequency (no time steps): dispersion and loss exact at each frequency."""
+        return self.model in SPECTRAL_MODELS
 
     @property
     def unit_m(self) -> float:
@@ -257,11 +291,38 @@ def _speed(entry: dict, source: str) -> Material:
 
 
 def _band(data: dict) -> BandSpec:
+    """[band]; the edges in Hz (device frequency) or, for optics, as vacuum wavelengths in um."""
     b = data.get("band", {})
+    lo, hi = float(b.get("min_hz", 0.0)), float(b.get("max_hz", math.inf))
+    if "max_wavelength_um" in b:
+        lo = C_VACUUM_M_PER_S / (float(b["max_wavelength_um"]) * 1e-6)
+    if "min_wavelength_um" in b:
+        hi = C_VACUUM_M_PER_S / (float(b["min_wavelength_um"]) * 1e-6)
     return BandSpec(phase_error=float(b.get("phase_error", 0.01)),
                     max_share_outside=float(b.get("max_share_outside", 0.05)),
-                    min_hz=float(b.get("min_hz", 0.0)), max_hz=float(b.get("max_hz", math.inf)),
-                    reason=str(b.get("reason", "")), idealised=str(b.get("idealised", "")))
+                    min_hz=lo, max_hz=hi, reason=str(b.get("reason", "")), idealised=str(b.get("idealised", "")),
+                    min_reason=str(b.get("min_reason", "")))
+
+
+def _drive(data: dict) -> DriveSpec:
+    """[source]: the drive's low-pass and, for a carrier, its modulation and vacuum wavelength."""
+    src = data.get("source", {})
+    carrier = float(src["carrier_um"]) if "carrier_um" in src else 0.0
+    return DriveSpec(lowpass_hz=float(src.get("lowpass_hz", 0.0)), lowpass_order=int(src.get("lowpass_order", 4)),
+                     highpass_hz=float(src.get("highpass_hz", 0.0)), highpass_order=int(src.get("highpass_order", 2)),
+                     modulation=str(src.get("modulation", "none")),
+                     carrier_hz=C_VACUUM_M_PER_S / (carrier * 1e-6) if carrier > 0 else 0.0)
+
+
+def _slab(data: dict, unit: str, scale: float) -> SlabSpec | None:
+    if "slab" not in data:
+        return None
+    s = data["slab"]
+    return SlabSpec(thickness_m=float(s[f"thickness_{unit}"]) * scale, core=str(s["core"]),
+                    cladding=str(s["cladding"]), core_loss_db_per_cm=float(s.get("core_loss_db_per_cm", 0.0)),
+                    cladding_loss_db_per_cm=float(s.get("cladding_loss_db_per_cm", 0.0)),
+                    node_spacing_hz=float(s.get("node_spacing_hz", 1e12)),
+                    polarisation=str(s.get("polarisation", "hz")))
 
 
 def parse_template(data: dict, source: str) -> Template:
@@ -303,11 +364,9 @@ def parse_template(data: dict, source: str) -> Template:
             ),
             model=str(data.get("model", "speed")),
             steps_per_sample=int(data["time"].get("steps_per_sample", 1)),
-            drive=DriveSpec(lowpass_hz=float(data.get("source", {}).get("lowpass_hz", 0.0)),
-                            lowpass_order=int(data.get("source", {}).get("lowpass_order", 4)),
-                            highpass_hz=float(data.get("source", {}).get("highpass_hz", 0.0)),
-                            highpass_order=int(data.get("source", {}).get("highpass_order", 2))),
+            drive=_drive(data),
             band=_band(data),
+            slab=_slab(data, unit, scale),
             losses=LossSpec(fluid_np_per_m=float(data.get("losses", {}).get("fluid_np_per_m", 0.0)),
                             reference_hz=float(data.get("losses", {}).get("reference_hz", 0.0)),
                             reason=str(data.get("losses", {}).get("reason", ""))),
@@ -342,7 +401,33 @@ def _check_template(t: Template, source: str) -> None:
     if d.lowpass_hz and d.highpass_hz >= d.lowpass_hz:
         raise TemplateError(f"{source}: source.highpass_hz ({d.highpass_hz:g}) must lie below lowpass_hz "
                             f"({d.lowpass_hz:g})")
+    if d.modulation not in MODULATIONS:
+        raise TemplateError(f"{source}: source.modulation must be one of {', '.join(MODULATIONS)}, "
+                            f"got {d.modulation!r}")
+    if (d.modulation != "none") != (d.carrier_hz > 0):
+        raise TemplateError(f"{source}: a modulated source needs source.carrier_um > 0, and only it has one")
+    if t.model == "slab":
+        _check_slab(t, source)
     b = t.band
     if not (0 < b.phase_error < 1 and 0 <= b.max_share_outside < 1 and 0 <= b.min_hz < b.max_hz):
         raise TemplateError(f"{source}: band needs 0 < phase_error < 1, 0 <= max_share_outside < 1 "
                             f"and 0 <= min_hz < max_hz")
+
+
+def _check_slab(t: Template, source: str) -> None:
+    """Model 'slab' needs its [slab] section, a carrier and a finite band its Sellmeier fits cover."""
+    from designer.physics.slab import MATERIALS
+
+    if t.slab is None:
+        raise TemplateError(f"{source}: model 'slab' needs a [slab] section")
+    for name in (t.slab.core, t.slab.cladding):
+        if name not in MATERIALS:
+            raise TemplateError(f"{source}: slab material {name!r} unknown; expected one of: {', '.join(MATERIALS)}")
+    if t.drive.modulation == "none":
+        raise TemplateError(f"{source}: model 'slab' drives an optical carrier: set source.modulation and carrier_um")
+    if not (0 < t.band.min_hz < t.band.max_hz < math.inf):
+        raise TemplateError(f"{source}: model 'slab' needs a finite band (band.min/max_wavelength_um)")
+    if t.slab.polarisation not in ("hz", "ez"):
+        raise TemplateError(f"{source}: slab.polarisation must be 'hz' or 'ez', got {t.slab.polarisation!r}")
+    if not (t.slab.thickness_m > 0 and t.slab.node_spacing_hz > 0):
+        raise TemplateError(f"{source}: slab.thickness and slab.node_spacing_hz must be positive")

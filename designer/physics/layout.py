@@ -82,7 +82,12 @@ def layout_from_config(cfg: Config, refine: int = 1) -> Layout:
         if s.kind == "point":
             # A point source over one cell of area (h/K)^2 injects K^2 times
             # the density over 1/K^2 the area: the per-cell step is unchanged.
-            source[s.x_cells * k + k // 2, s.y_cells * k + k // 2] += 1.0
+            # It stays at the coarse cell's centre: the middle fine cell for odd
+            # K, the four fine cells around that point (a quarter each) for even K.
+            centre = [k // 2] if k % 2 else [k // 2 - 1, k // 2]
+            for dx in centre:
+                for dy in centre:
+                    source[s.x_cells * k + dx, s.y_cells * k + dy] += 1.0 / len(centre) ** 2
         else:
             n = max(abs(s.x_end_cells - s.x_cells), abs(s.y_end_cells - s.y_cells)) * k + 1
             xs = torch.linspace(s.x_cells + 0.5, s.x_end_cells + 0.5, n) * k

@@ -2,8 +2,9 @@
 
 Each model is one small module with ``build(rho, cfg, layout) -> Medium`` and
 ``local_speed(rho, cfg) -> wave speed in m/s``; the engine never knows which
-material physics it runs. A template names its model (``model = "speed"`` or
-``"density"``).
+material physics it runs. A template names its model (``model = "speed"``,
+``"density"`` or ``"slab"``). A spectral model (``slab``) returns a
+:class:`~designer.physics.spectral.SpectralMedium`, solved per frequency.
 """
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import torch
 from ...config import Config
 from ..layout import Layout
 from ..wave import Medium
-from . import density, speed
+from . import density, slab, speed
 
-__all__ = ["MODELS", "build_medium", "wave_speed_m_per_s"]
+__all__ = ["MODELS", "build_medium", "wave_speed_m_per_s", "slowest_speed_m_per_s"]
 
-MODELS = {"speed": speed, "density": density}
+MODELS = {"speed": speed, "density": density, "slab": slab}
 
 
 def _model(cfg: Config):
@@ -24,6 +25,12 @@ def _model(cfg: Config):
     if name not in MODELS:
         raise ValueError(f"unknown physical model {name!r}; expected one of: {', '.join(MODELS)}")
     return MODELS[name]
+
+
+def slowest_speed_m_per_s(cfg: Config) -> float:
+    """The slowest phase velocity the simulation meets (it sets the cells per wavelength), m/s."""
+    model = _model(cfg)
+    return model.slowest_speed(cfg) if hasattr(model, "slowest_speed") else cfg.template.min_speed_m_per_s
 
 
 def build_medium(rho: torch.Tensor, cfg: Config, layout: Layout) -> Medium:
