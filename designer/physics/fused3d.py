@@ -1,0 +1,267 @@
+"""Fused 3D forward engine: the reference recurrence on a (nx, ny, nz) grid, fused kernels, no autograd.
+
+Same equations, arguments and results as :func:`designer.physics.wave.simulate`
+and :func:`designer.physics.wave.simulate_traces` (Hughes, Williamson, Minkov &
+Fan, Science Advances 5, eaay6946, 2019) for a linear 3D medium, the speed-only
+wave equation or the acoustic one with density (``inv_density``), forward only:
+it verifies a part, it does not train one, so asking for a gradient is an error.
+
+On CPU the numba kernels of :mod:`designer.physics.fused3d_kernels` run every
+step of a sample in one call, the longest axis outermost (planes of the other
+two, flattened), a block of steps at a time through each plane (temporal
+blocking). ``NUMBA_NUM_THREADS`` worker threads (default: the CPU count) take a
+sample each; samples left over when the batch does not divide evenly are
+shared by all workers, each taking its share of every block's steps. Workers
+flush denormals to zero: far ahead of a wavefront the field falls below 1e-38
+in float32, where every operation costs a microcode assist. The results do not
+depend on the block length or on how samples are shared out (bit for bit).
+Other devices run the reference steps under ``torch.no_grad``.
+"""
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from . import wave
+from .wave import Medium
+
+__all__ = ["simulate_fused3d", "simulate_traces_fused3d", "block_steps"]
+
+DTYPES = (torch.float32, torch.float64)
+# Bytes of maps and fields a block's wavefront may keep in flight: about a core's L2.
+_BLOCK_BYTES = 768 * 1024
+_MAX_BLOCK = 16
+
+
+def block_steps(n0: int, plane_cells: int, arrays: int, itemsize: int, workers: int) -> int:
+    """Steps per block m: the wavefront's m + 2 planes of every array fit in about a core's L2.
+
+    m is at least 2, at most 16 and at most n0 (beyond the grid length the
+    pipeline only fills and drains), rounded up to a multiple of ``workers``.
+    """
+    fit = _BLOCK_BYTES // max(1, plane_cells * arrays * itemsize) - 2
+    m = max(2, min(_MAX_BLOCK, n0, fit))
+    return -(-m // workers) * workers
+
+
+def _check(medium: Medium, source_weights: torch.Tensor, inputs: torch.Tensor, probe_weights: torch.Tensor,
+           record_every: int, lengths: torch.Tensor | None) -> None:
+    shape = tuple(medium.courant.shape)
+    if len(shape) != 3:
+        raise ValueError(f"`courant` must be 3-dimensional (nx, ny, nz), but got shape {shape}.")
+    if not medium.linear:
+        raise ValueError("the fused 3D engine runs linear media only, but `kerr` or `saturable` is set.")
+    named = {"damping": medium.damping, "inv_density": medium.inv_density, "source_weights": source_weights}
+    for name, t in named.items():
+        if t is not None and tuple(t.shape) != shape:
+            raise ValueError(f"`{name}` must have the courant map's shape {shape}, but got {tuple(t.shape)}.")
+    if probe_weights.dim() != 4 or tuple(probe_weights.shape[1:]) != shape:
+        raise ValueError(f"`probe_weights` must have shape (P, *{shape}), but got {tuple(probe_weights.shape)}.")
+    if inputs.dim() != 2:
+        raise ValueError(f"`inputs` must be 2-dimensional (B, T), but got shape {tuple(inputs.shape)}.")
+    if record_every < 0:
+        raise ValueError(f"`record_every` must be >= 0, but got {record_every}.")
+    if lengths is not None:
+        if tuple(lengths.shape) != (inputs.shape[0],):
+            raise ValueError(f"`lengths` must have shape ({inputs.shape[0]},), but got {tuple(lengths.shape)}.")
+        if lengths.dtype.is_floating_point or lengths.dtype.is_complex or lengths.dtype == torch.bool:
+            raise ValueError(f"`lengths` must hold integers, but got dtype {lengths.dtype}.")
+    tensors = [t for t in (*named.values(), medium.courant, inputs, probe_weights, lengths) if t is not None]
+    devices = {t.device for t in tensors}
+    if len(devices) > 1:
+        raise ValueError(f"all tensors must be on one device, but got {sorted(map(str, devices))}.")
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        raise ValueError("the fused 3D engine runs forward only, but a tensor requires grad; "
+                         "run it under torch.no_grad() or use the reference engine for gradients.")
+
+
+def _dtype(tensors) -> torch.dtype:
+    dtype = functools.reduce(torch.promote_types, [t.dtype for t in tensors if t is not None])
+    if dtype not in DTYPES:
+        raise ValueError(f"the tensors promote to {dtype}; expected one of: float32, float64.")
+    return dtype
+
+
+def _csr(planes: np.ndarray, n0: int, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Entries sorted by padded plane (stable), with the pointer array of n0 + 3 entries."""
+    order = np.argsort(planes, kind="stable")
+    ptr = np.zeros(n0 + 3, np.int64)
+    np.cumsum(np.bincount(planes, minlength=n0 + 2), out=ptr[1:])
+    return (ptr, *(np.ascontiguousarray(c[order]) for c in columns))
+
+
+class _Grid:
+    """The problem in the kernels' layout: axes permuted, padded, planes flattened.
+
+    Kernel axis 0 is the caller's longest axis (the blocked one) and axis 1 its
+    shortest, so that a plane's rows are long: the stencil loop runs over whole
+    padded rows, and their two padding cells are wasted work. ``perm[d]`` is
+    the caller's axis behind kernel axis d.
+    """
+
+    def __init__(self, medium: Medium, dtype: torch.dtype):
+        shape = medium.shape
+        by_length = sorted(range(3), key=lambda d: (-shape[d], d))
+        self.perm = (by_length[0], by_length[2], by_length[1])
+        self.n0, self.n1, self.n2 = (shape[d] for d in self.perm)
+        self.dtype = dtype
+        courant = self.orient(medium.courant.detach().to(dtype))
+        damping = self.orient(medium.damping.detach().to(dtype))
+        maps = [courant * courant, 1.0 / (1.0 + 0.5 * damping)]
+        padded = np.zeros((2 if medium.inv_density is None else 5, self.n0 + 2, self.n1 + 2, self.n2 + 2),
+                          dtype=maps[0].numpy().dtype)
+        padded[:2, 1:-1, 1:-1, 1:-1] = np.stack([m.numpy() for m in maps])
+        if medium.inv_density is not None:
+            faces = wave.face_coefficients(self.orient(medium.inv_density.detach().to(dtype)))
+            # Face i along an axis is each cell's face towards its lower neighbour; the last is the upper boundary.
+            padded[2, 1:, 1:-1, 1:-1] = faces[0].numpy()
+            padded[3, 1:-1, 1:, 1:-1] = faces[1].numpy()
+            padded[4, 1:-1, 1:-1, 1:] = faces[2].numpy()
+        self.maps = padded.reshape(padded.shape[0], self.n0 + 2, -1)
+        self.k = np.array([2.0, 6.0], dtype=padded.dtype)
+
+    def orient(self, t: torch.Tensor) -> torch.Tensor:
+        """The caller's (..., nx, ny, nz) in kernel axis order."""
+        lead = t.dim() - 3
+        return t.permute(*range(lead), *(lead + d for d in self.perm)).contiguous()
+
+    def restore(self, t: torch.Tensor) -> torch.Tensor:
+        """Kernel axis order (..., n0, n1, n2) back to the caller's."""
+        lead = t.dim() - 3
+        inverse = np.argsort(self.perm)
+        return t.permute(*range(lead), *(lead + int(d) for d in inverse))
+
+    def flat(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Padded plane and in-plane flat index of kernel-order cell coordinates (N, 3)."""
+        return coords[:, 0] + 1, (coords[:, 1] + 1) * (self.n2 + 2) + coords[:, 2] + 1
+
+    def supports(self, weights: torch.Tensor) -> tuple[np.ndarray, ...]:
+        """CSR (ptr, index, weight, probe) of the nonzero entries of (P, n0, n1, n2) weights."""
+        w = weights.numpy()
+        pid, *ijk = np.nonzero(w)
+        plane, index = self.flat(np.stack(ijk, 1))
+        return _csr(plane, self.n0, index, w[(pid, *ijk)], pid.astype(np.int64))
+
+
+def _workers() -> int:
+    import numba
+
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def _run(grid: _Grid, source_weights, inputs, probe_weights, cells, record_every: int, lengths,
+         threads: int | None = None, every: int | None = None):
+    """Power (B, P), traces (B, T, C) and frames (B, F, n0, n1, n2) in kernel layout, as arrays."""
+    from . import fused3d_kernels as kernels
+
+    batch, steps = inputs.shape
+    dt = grid.maps.dtype
+    src_ptr, src_x, src_w, _ = grid.supports(grid.orient(source_weights.to(grid.dtype))[None])
+    probes = grid.supports(grid.orient(probe_weights.to(grid.dtype)))
+    plane, index = grid.flat(cells)
+    tr = _csr(plane, grid.n0, index, np.arange(len(cells), dtype=np.int64))
+    x = np.ascontiguousarray(inputs.to(grid.dtype).numpy())
+    limit = np.full(batch, steps, np.int64) if lengths is None else np.clip(lengths.numpy(), 0, steps)
+    # Without traces or frames a sample's steps past its length change nothing returned.
+    runs = limit if (len(cells) == 0 and not record_every) else np.full(batch, steps, np.int64)
+    power = np.zeros((batch, probe_weights.shape[0]), dt)
+    traces = np.zeros((batch, steps, len(cells)), dt)
+    n_frames = len(range(0, steps, record_every)) if record_every else 0
+    frames = np.zeros((batch, n_frames, grid.n0, grid.n1, grid.n2), dt)
+    workers = threads or _workers()
+    shape = (2, grid.n0 + 2, grid.maps.shape[2])
+    m = every or block_steps(grid.n0, shape[2], grid.maps.shape[0] + 2, dt.itemsize, workers)
+    m = -(-m // workers) * workers
+    solo = batch - batch % workers
+    shared = [(np.zeros(shape, dt), np.zeros(workers * kernels.PROGRESS_STRIDE, np.int64),
+               np.zeros((2, m, power.shape[1]), dt)) for _ in range(batch - solo)]
+
+    def sample(b: int, f, role: int, count: int, progress, terms) -> None:
+        kernels.sweep(grid.maps, grid.k, f, grid.n1, grid.n2, int(runs[b]), m, role, count, progress, terms,
+                      x[b], int(limit[b]), src_ptr, src_x, src_w, *probes, *tr, power[b], traces[b], frames[b],
+                      record_every)
+
+    def task(w: int) -> None:
+        torch.set_flush_denormal(True)
+        own = np.zeros(shape, dt)
+        terms = np.zeros((2, m, power.shape[1]), dt)
+        no_progress = np.zeros(kernels.PROGRESS_STRIDE, np.int64)
+        for b in range(w, solo, workers):
+            own[:] = 0
+            sample(b, own, 0, 1, no_progress, terms)
+        for j, (f, progress, terms) in enumerate(shared):
+            sample(solo + j, f, w, workers, progress, terms)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for done in [pool.submit(task, w) for w in range(workers)]:
+            done.result()
+    return power, traces, frames
+
+
+def _cpu_or_reference(medium: Medium, *tensors) -> tuple[torch.dtype, bool]:
+    dtype = _dtype([medium.courant, medium.damping, medium.inv_density, *tensors])
+    return dtype, medium.courant.device.type == "cpu"
+
+
+def simulate_fused3d(
+    medium: Medium,
+    source_weights: torch.Tensor,
+    inputs: torch.Tensor,
+    probe_weights: torch.Tensor,
+    record_every: int = 0,
+    *,
+    lengths: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Fused 3D engine with the arguments and results of :func:`designer.physics.wave.simulate`.
+
+    medium: linear, maps (nx, ny, nz), optionally ``inv_density``.
+    source_weights: (nx, ny, nz). inputs: (B, T). probe_weights: (P, nx, ny, nz).
+    lengths: (B,) integers, the steps integrated into each sample's power
+    (default T). Returns the time-integrated probe intensities (B, P) and, when
+    ``record_every > 0``, the field every that many steps (B, ceil(T /
+    record_every), nx, ny, nz), else None. Forward only: a tensor that requires
+    grad under grad mode is an error. All tensors are promoted to one dtype,
+    float32 or float64.
+    """
+    _check(medium, source_weights, inputs, probe_weights, record_every, lengths)
+    dtype, on_cpu = _cpu_or_reference(medium, source_weights, inputs, probe_weights)
+    if not on_cpu:
+        with torch.no_grad():
+            return wave.simulate(medium, source_weights, inputs, probe_weights, record_every, lengths=lengths)
+    grid = _Grid(medium, dtype)
+    cells = np.zeros((0, 3), np.int64)
+    power, _, frames = _run(grid, source_weights.detach(), inputs.detach(), probe_weights.detach(), cells,
+                            record_every, None if lengths is None else lengths.to(torch.int64))
+    frames = grid.restore(torch.from_numpy(frames)).contiguous() if record_every and inputs.shape[1] else None
+    return torch.from_numpy(power), frames
+
+
+def simulate_traces_fused3d(medium: Medium, source_weights: torch.Tensor, inputs: torch.Tensor,
+                            cells: torch.Tensor) -> torch.Tensor:
+    """The field u[n+1] at ``cells`` after every step, as :func:`designer.physics.wave.simulate_traces`.
+
+    cells: (C, 3) integer indices (negative ones count from the end, as in
+    torch indexing). Returns (B, T, C). Forward only, as :func:`simulate_fused3d`.
+    """
+    shape = tuple(medium.courant.shape)
+    probe = torch.zeros((0, *shape), dtype=medium.courant.dtype, device=medium.courant.device)
+    _check(medium, source_weights, inputs, probe, 0, None)
+    if cells.dim() != 2 or cells.shape[1] != 3 or cells.dtype.is_floating_point or cells.dtype.is_complex:
+        raise ValueError(f"`cells` must be integer indices of shape (C, 3), but got {tuple(cells.shape)} "
+                         f"of dtype {cells.dtype}.")
+    extent = torch.tensor(shape, device=cells.device)
+    outside = ((cells < -extent) | (cells >= extent)).any(1)
+    if bool(outside.any()):
+        raise ValueError(f"`cells` must index the grid {shape}, but got {cells[outside][0].tolist()}.")
+    dtype, on_cpu = _cpu_or_reference(medium, source_weights, inputs)
+    if not on_cpu:
+        with torch.no_grad():
+            return wave.simulate_traces(medium, source_weights, inputs, cells)
+    grid = _Grid(medium, dtype)
+    wrapped = (cells.detach().cpu().to(torch.int64) % extent.cpu()).numpy()
+    _, traces, _ = _run(grid, source_weights.detach(), inputs.detach(), probe.detach(),
+                        wrapped[:, list(grid.perm)], 0, None)
+    return torch.from_numpy(traces)
