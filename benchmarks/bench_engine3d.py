@@ -1,0 +1,154 @@
+"""Fused 3D vs reference 3D engine: forward throughput and peak memory, side by side.
+
+Two cases per grid, float32, forward only (no_grad), the acoustic model with
+density (a random inverse-density map with a sound-hard wall, a graded
+absorbing layer on every face):
+  power   B = 2 samples, probe powers (``simulate``): the worker threads take a sample each;
+  traces  B = 1 sample, the field at a few cells after every step (``simulate_traces``),
+          an impulse response: the worker threads share the one sample.
+Throughput is cell-steps per second (B * nx * ny * nz * steps / seconds), the
+best of ``--repeat`` runs. Each engine and grid runs in its own child process,
+which imports the engine, warms it up on a tiny grid (the numba kernels
+compile there), reports the peak resident set size after the warm-up as
+"baseline" and after the timed runs as "peak" (VmHWM); "step" is their
+difference, the memory the runs themselves add. The reference engine runs
+fewer steps (``--reference-steps``): its speed does not depend on T.
+
+    python benchmarks/bench_engine3d.py [--sizes 160x100x12,300x200x24] [--steps 200] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from designer.physics.fused3d import simulate_fused3d, simulate_traces_fused3d  # noqa: E402
+from designer.physics.wave import Medium, simulate, simulate_traces  # noqa: E402
+
+ENGINES = {"fused3d": (simulate_fused3d, simulate_traces_fused3d), "reference": (simulate, simulate_traces)}
+CASES = {"power": 2, "traces": 1}  # case -> batch
+
+
+def _depth(n: int, width: int) -> torch.Tensor:
+    i = torch.arange(n, dtype=torch.float64)
+    return (torch.maximum(width - i, i - (n - 1 - width)).clamp(min=0) / width).clamp(max=1)
+
+
+def problem(shape: tuple[int, int, int], batch: int, steps: int) -> dict:
+    """Water-like background, random inverse density with a sound-hard wall, a line source across z."""
+    g = torch.Generator().manual_seed(0)
+    nx, ny, nz = shape
+    width = max(1, min(8, nx // 6, ny // 6))
+    depth = torch.maximum(_depth(nx, width)[:, None, None], _depth(ny, width)[None, :, None])
+    q = 0.6 + 0.4 * torch.rand(shape, generator=g, dtype=torch.float64)
+    q[nx // 2, ny // 4:3 * ny // 4, :] = 0.0
+    source = torch.zeros(shape, dtype=torch.float64)
+    source[width + 2, ny // 2, :] = 1.0
+    probes = torch.zeros(3, *shape, dtype=torch.float64)
+    for p in range(3):
+        probes[p, nx - width - 4, (p + 1) * ny // 4 - 1:(p + 1) * ny // 4 + 2, :] = 1.0
+    t = {"courant": 0.3 + 0.1 * torch.rand(shape, generator=g, dtype=torch.float64),
+         "damping": 0.5 * depth.expand(shape) ** 2, "inv_density": q, "source_weights": source,
+         "inputs": torch.randn(batch, steps, generator=g, dtype=torch.float64), "probe_weights": probes / probes.sum()}
+    t = {k: v.float().contiguous() for k, v in t.items()}
+    cells = torch.tensor([[nx - width - 4, (p + 1) * ny // 4, nz // 2] for p in range(3)])
+    return {"medium": Medium(t["courant"], t["damping"], inv_density=t["inv_density"]),
+            "source_weights": t["source_weights"], "inputs": t["inputs"], "probe_weights": t["probe_weights"],
+            "cells": cells}
+
+
+def run_case(engine: str, case: str, p: dict) -> None:
+    power_fn, traces_fn = ENGINES[engine]
+    with torch.no_grad():
+        if case == "power":
+            power_fn(p["medium"], p["source_weights"], p["inputs"], p["probe_weights"])
+        else:
+            traces_fn(p["medium"], p["source_weights"], p["inputs"], p["cells"])
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size (VmHWM: its own, not its parent's)."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+
+
+def child(args) -> None:
+    """In a fresh process: warm up, time both cases on one grid, report JSON."""
+    shape = tuple(int(n) for n in args.child_size.split("x"))
+    for case in CASES:
+        run_case(args.child, case, problem((8, 7, 6), CASES[case], 4))
+    out = {"baseline_mib": peak_rss_mib()}
+    steps = args.steps if args.child == "fused3d" else args.reference_steps
+    for case, batch in CASES.items():
+        p = problem(shape, batch, steps * (2 if case == "traces" else 1))
+        best = math.inf
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            run_case(args.child, case, p)
+            best = min(best, time.perf_counter() - start)
+        out[case] = {"steps": p["inputs"].shape[1], "cells_per_s": batch * math.prod(shape) * p["inputs"].shape[1] / best}
+    out["peak_mib"] = peak_rss_mib()
+    out["step_mib"] = out["peak_mib"] - out["baseline_mib"]
+    print(json.dumps(out))
+
+
+def measure(args, engine: str, size: str) -> dict:
+    flags = [f"--steps={args.steps}", f"--reference-steps={args.reference_steps}", f"--repeat={args.repeat}"]
+    done = subprocess.run([sys.executable, __file__, "--child", engine, "--child-size", size, *flags],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(args, results: dict) -> str:
+    lines = [f"float32, forward only, density model, best of {args.repeat}; power: B = 2, traces: B = 1",
+             f"{'grid':<12} {'engine':<10} {'case':<7} {'steps':>6} {'cell-steps/s':>13} {'peak MiB':>9}"
+             f" {'baseline MiB':>13} {'step MiB':>9}"]
+    for size, by_engine in results.items():
+        for engine, r in by_engine.items():
+            if "error" in r:
+                lines.append(f"{size:<12} {engine:<10} failed: {r['error']}")
+                continue
+            for case in CASES:
+                lines.append(f"{size:<12} {engine:<10} {case:<7} {r[case]['steps']:>6} {r[case]['cells_per_s']:>13.3g}"
+                             f" {r['peak_mib']:>9.0f} {r['baseline_mib']:>13.0f} {r['step_mib']:>9.0f}")
+        f, ref = by_engine.get("fused3d", {}), by_engine.get("reference", {})
+        if "power" in f and "power" in ref:
+            lines.append(f"{size:<12} fused3d / reference: power {f['power']['cells_per_s'] / ref['power']['cells_per_s']:.0f}x,"
+                         f" traces {f['traces']['cells_per_s'] / ref['traces']['cells_per_s']:.0f}x")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="160x100x12,240x160x16,300x200x24", help="comma-separated NXxNYxNZ grids")
+    parser.add_argument("--steps", type=int, default=200, help="fused steps (traces run twice as many)")
+    parser.add_argument("--reference-steps", type=int, default=8)
+    parser.add_argument("--engines", default="fused3d,reference", help="comma-separated, from: " + ", ".join(ENGINES))
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs per case, the best reported")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--child", choices=list(ENGINES), help=argparse.SUPPRESS)
+    parser.add_argument("--child-size", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return
+    names = args.engines.split(",")
+    unknown = [n for n in names if n not in ENGINES]
+    if unknown:
+        parser.error(f"unknown engine(s) {unknown}; expected: {', '.join(ENGINES)}")
+    results = {size: {name: measure(args, name, size) for name in names} for size in args.sizes.split(",")}
+    print(json.dumps(results) if args.json else report(args, results))
+
+
+if __name__ == "__main__":
+    main()
