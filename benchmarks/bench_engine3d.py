@@ -12,7 +12,10 @@ which imports the engine, warms it up on a tiny grid (the numba kernels
 compile there), reports the peak resident set size after the warm-up as
 "baseline" and after the timed runs as "peak" (VmHWM); "step" is their
 difference, the memory the runs themselves add. The reference engine runs
-fewer steps (``--reference-steps``): its speed does not depend on T.
+fewer steps (``--reference-steps``): its speed does not depend on T. The
+report's first line gives the load average (1, 5, 15 minutes) at the end:
+other processes on the cores slow the threads down, the sharing of one
+sample most.
 
     python benchmarks/bench_engine3d.py [--sizes 160x100x12,300x200x24] [--steps 200] [--json]
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -110,7 +114,9 @@ def measure(args, engine: str, size: str) -> dict:
 
 
 def report(args, results: dict) -> str:
-    lines = [f"float32, forward only, density model, best of {args.repeat}; power: B = 2, traces: B = 1",
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [f"float32, forward only, density model, best of {args.repeat}; power: B = 2, traces: B = 1;"
+             f" load average at the end {load} on {os.cpu_count()} CPUs",
              f"{'grid':<12} {'engine':<10} {'case':<7} {'steps':>6} {'cell-steps/s':>13} {'peak MiB':>9}"
              f" {'baseline MiB':>13} {'step MiB':>9}"]
     for size, by_engine in results.items():

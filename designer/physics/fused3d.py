@@ -121,6 +121,30 @@ def _csr(planes: np.ndarray, n0: int, *columns: np.ndarray) -> tuple[np.ndarray,
     return (ptr, *(np.ascontiguousarray(c[order]) for c in columns))
 
 
+def _array(t: torch.Tensor, dtype: np.dtype) -> np.ndarray:
+    """A CPU tensor as a numpy array of ``dtype`` (a view when it already is)."""
+    return t.detach().numpy().astype(dtype, copy=False)
+
+
+def _faces(q: np.ndarray) -> list[np.ndarray]:
+    """:func:`designer.physics.wave.face_coefficients` in numpy: the same IEEE operations, bit for bit.
+
+    The maps are prepared with numpy, not torch: a torch operation on a large
+    tensor runs on torch's OpenMP threads, which then spin for milliseconds
+    on the cores the kernels are about to use.
+    """
+    faces = []
+    for axis in range(q.ndim):
+        def part(sl):
+            return q[(slice(None),) * axis + (sl,)]
+
+        lo, hi = part(slice(0, -1)), part(slice(1, None))
+        total = lo + hi
+        inner = 2.0 * lo * hi / np.where(total > 0, total, 1.0)
+        faces.append(np.concatenate([part(slice(0, 1)), inner, part(slice(-1, None))], axis=axis))
+    return faces
+
+
 class _Grid:
     """The problem in the kernels' layout: axes permuted, padded, planes flattened.
 
@@ -135,26 +159,24 @@ class _Grid:
         self.perm, self.every = _layout(shape, arrays, dtype.itemsize, concurrent, workers)
         self.workers = workers
         self.n0, self.n1, self.n2 = (shape[d] for d in self.perm)
-        self.dtype = dtype
-        courant = self.orient(medium.courant.detach().to(dtype))
-        damping = self.orient(medium.damping.detach().to(dtype))
-        maps = [courant * courant, 1.0 / (1.0 + 0.5 * damping)]
-        padded = np.zeros((2 if medium.inv_density is None else 5, self.n0 + 2, self.n1 + 2, self.n2 + 2),
-                          dtype=maps[0].numpy().dtype)
-        padded[:2, 1:-1, 1:-1, 1:-1] = np.stack([m.numpy() for m in maps])
+        self.dtype = torch.empty(0, dtype=dtype).numpy().dtype
+        courant = self.orient(_array(medium.courant, self.dtype))
+        damping = self.orient(_array(medium.damping, self.dtype))
+        padded = np.zeros((arrays - 2, self.n0 + 2, self.n1 + 2, self.n2 + 2), self.dtype)
+        padded[0, 1:-1, 1:-1, 1:-1] = courant * courant
+        padded[1, 1:-1, 1:-1, 1:-1] = 1.0 / (1.0 + 0.5 * damping)
         if medium.inv_density is not None:
-            faces = wave.face_coefficients(self.orient(medium.inv_density.detach().to(dtype)))
+            faces = _faces(self.orient(_array(medium.inv_density, self.dtype)))
             # Face i along an axis is each cell's face towards its lower neighbour; the last is the upper boundary.
-            padded[2, 1:, 1:-1, 1:-1] = faces[0].numpy()
-            padded[3, 1:-1, 1:, 1:-1] = faces[1].numpy()
-            padded[4, 1:-1, 1:-1, 1:] = faces[2].numpy()
+            padded[2, 1:, 1:-1, 1:-1] = faces[0]
+            padded[3, 1:-1, 1:, 1:-1] = faces[1]
+            padded[4, 1:-1, 1:-1, 1:] = faces[2]
         self.maps = padded.reshape(padded.shape[0], self.n0 + 2, -1)
-        self.k = np.array([2.0, 6.0], dtype=padded.dtype)
+        self.k = np.array([2.0, 6.0], self.dtype)
 
-    def orient(self, t: torch.Tensor) -> torch.Tensor:
-        """The caller's (..., nx, ny, nz) in kernel axis order."""
-        lead = t.dim() - 3
-        return t.permute(*range(lead), *(lead + d for d in self.perm)).contiguous()
+    def orient(self, a: np.ndarray) -> np.ndarray:
+        """The caller's (nx, ny, nz) in kernel axis order."""
+        return np.ascontiguousarray(a.transpose(self.perm))
 
     def restore(self, t: torch.Tensor) -> torch.Tensor:
         """Kernel axis order (..., n0, n1, n2) back to the caller's."""
@@ -162,13 +184,14 @@ class _Grid:
         inverse = np.argsort(self.perm)
         return t.permute(*range(lead), *(lead + int(d) for d in inverse))
 
-    def flat(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Padded plane and in-plane flat index of kernel-order cell coordinates (N, 3)."""
-        return coords[:, 0] + 1, (coords[:, 1] + 1) * (self.n2 + 2) + coords[:, 2] + 1
+    def flat(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Padded plane and in-plane flat index of cells (N, 3) given in the caller's axes."""
+        i, j, k = (cells[:, d] for d in self.perm)
+        return i + 1, (j + 1) * (self.n2 + 2) + k + 1
 
     def supports(self, weights: torch.Tensor) -> tuple[np.ndarray, ...]:
-        """CSR (ptr, index, weight, probe) of the nonzero entries of (P, n0, n1, n2) weights."""
-        w = weights.numpy()
+        """CSR (ptr, index, weight, probe) of the nonzero entries of (P, nx, ny, nz) weights."""
+        w = _array(weights, self.dtype)
         pid, *ijk = np.nonzero(w)
         plane, index = self.flat(np.stack(ijk, 1))
         return _csr(plane, self.n0, index, w[(pid, *ijk)], pid.astype(np.int64))
@@ -195,12 +218,12 @@ def _run(grid: _Grid, source_weights, inputs, probe_weights, cells: np.ndarray, 
     from . import fused3d_kernels as kernels
 
     batch, steps = inputs.shape
-    dt = grid.maps.dtype
-    src_ptr, src_x, src_w, _ = grid.supports(grid.orient(source_weights.to(grid.dtype))[None])
-    probes = grid.supports(grid.orient(probe_weights.to(grid.dtype)))
-    plane, index = grid.flat(cells[:, list(grid.perm)])
+    dt = grid.dtype
+    src_ptr, src_x, src_w, _ = grid.supports(source_weights[None])
+    probes = grid.supports(probe_weights)
+    plane, index = grid.flat(cells)
     tr = _csr(plane, grid.n0, index, np.arange(len(cells), dtype=np.int64))
-    x = np.ascontiguousarray(inputs.to(grid.dtype).numpy())
+    x = np.ascontiguousarray(_array(inputs, dt))
     limit = np.full(batch, steps, np.int64) if lengths is None else np.clip(lengths.numpy(), 0, steps)
     # Without traces or frames a sample's steps past its length change nothing returned.
     runs = limit if (len(cells) == 0 and not record_every) else np.full(batch, steps, np.int64)
