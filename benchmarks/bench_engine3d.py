@@ -8,10 +8,12 @@ absorbing layer on every face):
           an impulse response: the worker threads share the one sample.
 Throughput is cell-steps per second (B * nx * ny * nz * steps / seconds), the
 best of ``--repeat`` runs. Each engine and grid runs in its own child process,
-which imports the engine, warms it up on a tiny grid (the numba kernels
-compile there), reports the peak resident set size after the warm-up as
-"baseline" and after the timed runs as "peak" (VmHWM); "step" is their
-difference, the memory the runs themselves add. The reference engine runs
+which imports the engine and warms it up on a tiny grid (the numba kernels
+compile there); "baseline" is the peak resident set size then (VmHWM:
+libraries, kernels). Each case then builds its problem, restarts the peak
+count (/proc/self/clear_refs) and runs: "run" is the peak less the resident
+size before the runs, the memory the engine itself adds (maps, fields,
+outputs), and "peak" the process's peak during them. The reference engine runs
 fewer steps (``--reference-steps``): its speed does not depend on T. The
 report's first line gives the load average (1, 5, 15 minutes) at the end:
 other processes on the cores slow the threads down, the sharing of one
@@ -22,6 +24,7 @@ sample most.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -78,10 +81,18 @@ def run_case(engine: str, case: str, p: dict) -> None:
             traces_fn(p["medium"], p["source_weights"], p["inputs"], p["cells"])
 
 
-def peak_rss_mib() -> float:
-    """This process's peak resident set size (VmHWM: its own, not its parent's)."""
+def _status_mib(key: str) -> float:
     status = Path("/proc/self/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith(key + ":"))) / 1024
+
+
+def reset_peak() -> bool:
+    """Restart the peak-RSS count (VmHWM) from the current RSS; False where the kernel does not allow it."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def child(args) -> None:
@@ -89,18 +100,22 @@ def child(args) -> None:
     shape = tuple(int(n) for n in args.child_size.split("x"))
     for case in CASES:
         run_case(args.child, case, problem((8, 7, 6), CASES[case], 4))
-    out = {"baseline_mib": peak_rss_mib()}
+    out = {"baseline_mib": _status_mib("VmHWM")}
     steps = args.steps if args.child == "fused3d" else args.reference_steps
     for case, batch in CASES.items():
         p = problem(shape, batch, steps * (2 if case == "traces" else 1))
+        gc.collect()
+        resettable = reset_peak()
+        before = _status_mib("VmRSS") if resettable else out["baseline_mib"]
         best = math.inf
         for _ in range(args.repeat):
             start = time.perf_counter()
             run_case(args.child, case, p)
             best = min(best, time.perf_counter() - start)
-        out[case] = {"steps": p["inputs"].shape[1], "cells_per_s": batch * math.prod(shape) * p["inputs"].shape[1] / best}
-    out["peak_mib"] = peak_rss_mib()
-    out["step_mib"] = out["peak_mib"] - out["baseline_mib"]
+        peak = _status_mib("VmHWM")
+        out[case] = {"steps": p["inputs"].shape[1], "cells_per_s": batch * math.prod(shape) * p["inputs"].shape[1] / best,
+                     "peak_mib": peak, "run_mib": peak - before}
+        del p
     print(json.dumps(out))
 
 
@@ -117,20 +132,21 @@ def report(args, results: dict) -> str:
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [f"float32, forward only, density model, best of {args.repeat}; power: B = 2, traces: B = 1;"
              f" load average at the end {load} on {os.cpu_count()} CPUs",
-             f"{'grid':<12} {'engine':<10} {'case':<7} {'steps':>6} {'cell-steps/s':>13} {'peak MiB':>9}"
-             f" {'baseline MiB':>13} {'step MiB':>9}"]
+             f"{'grid':<12} {'engine':<10} {'case':<7} {'steps':>6} {'cell-steps/s':>13} {'run MiB':>8}"
+             f" {'peak MiB':>9} {'baseline MiB':>13}"]
     for size, by_engine in results.items():
         for engine, r in by_engine.items():
             if "error" in r:
                 lines.append(f"{size:<12} {engine:<10} failed: {r['error']}")
                 continue
             for case in CASES:
-                lines.append(f"{size:<12} {engine:<10} {case:<7} {r[case]['steps']:>6} {r[case]['cells_per_s']:>13.3g}"
-                             f" {r['peak_mib']:>9.0f} {r['baseline_mib']:>13.0f} {r['step_mib']:>9.0f}")
+                c = r[case]
+                lines.append(f"{size:<12} {engine:<10} {case:<7} {c['steps']:>6} {c['cells_per_s']:>13.3g}"
+                             f" {c['run_mib']:>8.0f} {c['peak_mib']:>9.0f} {r['baseline_mib']:>13.0f}")
         f, ref = by_engine.get("fused3d", {}), by_engine.get("reference", {})
         if "power" in f and "power" in ref:
-            lines.append(f"{size:<12} fused3d / reference: power {f['power']['cells_per_s'] / ref['power']['cells_per_s']:.0f}x,"
-                         f" traces {f['traces']['cells_per_s'] / ref['traces']['cells_per_s']:.0f}x")
+            ratios = [f"{case} {f[case]['cells_per_s'] / ref[case]['cells_per_s']:.0f}x" for case in CASES]
+            lines.append(f"{size:<12} fused3d / reference: {', '.join(ratios)}")
     return "\n".join(lines)
 
 

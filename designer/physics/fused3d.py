@@ -7,11 +7,12 @@ wave equation or the acoustic one with density (``inv_density``), forward only:
 it verifies a part, it does not train one, so asking for a gradient is an error.
 
 On CPU the numba kernels of :mod:`designer.physics.fused3d_kernels` run every
-step of a sample in one call, the longest axis outermost (planes of the other
-two, flattened), a block of steps at a time through each plane (temporal
-blocking). ``NUMBA_NUM_THREADS`` worker threads (default: the CPU count) take a
-sample each; samples left over when the batch does not divide evenly are
-shared by all workers, each taking its share of every block's steps. Workers
+step of a sample in one call, plane by plane across one axis and a block of
+steps at a time through each plane (temporal blocking), the axis and the
+block length chosen for the cache (:func:`_layout`). ``NUMBA_NUM_THREADS``
+worker threads (default: the CPU count) take a sample each; samples left over
+when the batch does not divide evenly (a batch of one, say) are shared by all
+workers, each taking its share of every block's steps. Workers
 flush denormals to zero: far ahead of a wavefront the field falls below 1e-38
 in float32, where every operation costs a microcode assist. The results do not
 depend on the block length or on how samples are shared out (bit for bit).
@@ -260,7 +261,7 @@ def _run(grid: _Grid, source_weights, inputs, probe_weights, cells: np.ndarray, 
     return power, traces, frames
 
 
-def _cpu_or_reference(medium: Medium, *tensors) -> tuple[torch.dtype, bool]:
+def _dtype_and_cpu(medium: Medium, *tensors) -> tuple[torch.dtype, bool]:
     dtype = _dtype([medium.courant, medium.damping, medium.inv_density, *tensors])
     return dtype, medium.courant.device.type == "cpu"
 
@@ -286,7 +287,7 @@ def simulate_fused3d(
     float32 or float64.
     """
     _check(medium, source_weights, inputs, probe_weights, record_every, lengths)
-    dtype, on_cpu = _cpu_or_reference(medium, source_weights, inputs, probe_weights)
+    dtype, on_cpu = _dtype_and_cpu(medium, source_weights, inputs, probe_weights)
     if not on_cpu:
         with torch.no_grad():
             return wave.simulate(medium, source_weights, inputs, probe_weights, record_every, lengths=lengths)
@@ -308,14 +309,15 @@ def simulate_traces_fused3d(medium: Medium, source_weights: torch.Tensor, inputs
     shape = tuple(medium.courant.shape)
     probe = torch.zeros((0, *shape), dtype=medium.courant.dtype, device=medium.courant.device)
     _check(medium, source_weights, inputs, probe, 0, None)
-    if cells.dim() != 2 or cells.shape[1] != 3 or cells.dtype.is_floating_point or cells.dtype.is_complex:
+    if (cells.dim() != 2 or cells.shape[1] != 3 or cells.dtype.is_floating_point or cells.dtype.is_complex
+            or cells.dtype == torch.bool):
         raise ValueError(f"`cells` must be integer indices of shape (C, 3), but got {tuple(cells.shape)} "
                          f"of dtype {cells.dtype}.")
     extent = torch.tensor(shape, device=cells.device)
     outside = ((cells < -extent) | (cells >= extent)).any(1)
     if bool(outside.any()):
         raise ValueError(f"`cells` must index the grid {shape}, but got {cells[outside][0].tolist()}.")
-    dtype, on_cpu = _cpu_or_reference(medium, source_weights, inputs)
+    dtype, on_cpu = _dtype_and_cpu(medium, source_weights, inputs)
     if not on_cpu:
         with torch.no_grad():
             return wave.simulate_traces(medium, source_weights, inputs, cells)
