@@ -121,8 +121,11 @@ def child(args) -> None:
 
 def measure(args, engine: str, size: str) -> dict:
     flags = [f"--steps={args.steps}", f"--reference-steps={args.reference_steps}", f"--repeat={args.repeat}"]
+    # A fixed mmap threshold makes glibc return every large block on free, so
+    # that each case's resident-size growth is its own, not the earlier case's heap.
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
     done = subprocess.run([sys.executable, __file__, "--child", engine, "--child-size", size, *flags],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
