@@ -16,10 +16,13 @@ from . import wave
 __all__ = ["ENGINES", "TRACE_ENGINES", "get_engine", "resolve_device"]
 
 
-def _fused(*args, **kwargs):
-    from .fused import simulate_fused
+def _fused(medium, *args, **kwargs):
+    if medium.ndim == 3:
+        from .fused3d import simulate_fused3d as simulate_fused
+    else:
+        from .fused import simulate_fused
 
-    return simulate_fused(*args, **kwargs)
+    return simulate_fused(medium, *args, **kwargs)
 
 
 def _fused_traces(*args, **kwargs):
