@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-RANKS = (1, 2, 3, 4, 6, 8, 16)
+RANKS = (1, 2, 3, 4, 5, 6, 10, 15, 30)
+FOLDS = 5
 
 
 def run(command: list[str], threads: int) -> float:
@@ -106,10 +107,14 @@ def main() -> None:
     print(f"rank 0's time: gradient items {record['gradient_seconds']:.1f} s, evaluation batches "
           f"{record['evaluation_seconds']:.1f} s ({record['evaluation_batches']} of {2 * record['evaluation_batches']}), "
           f"the rest {e2 - record['gradient_seconds'] - record['evaluation_seconds'] - record['communication_seconds']:.1f} s")
-    print(f"extrapolated seconds per epoch, one split on N ranks of one core (a machine like this holds 2), "
-          f"{args.bandwidth * 8 / 1e9:g} Gb/s, {args.latency * 1e6:g} us per collective:")
+    print(f"extrapolated seconds per epoch on N ranks of one core each (a machine like this one holds 2), "
+          f"{args.bandwidth * 8 / 1e9:g} Gb/s, {args.latency * 1e6:g} us per collective; a {FOLDS}-fold protocol "
+          f"runs min({FOLDS}, N) rank groups, the slowest with ceil({FOLDS} / groups) folds:")
+    print(f"  {'N':>3s}  {'one split':>9s}  {FOLDS}-fold protocol (all folds)")
     for n in RANKS:
-        print(f"  N = {n:2d}: {extrapolate(record, e2, n, args.bandwidth, args.latency):7.1f} s")
+        groups = min(FOLDS, n)
+        protocol = math.ceil(FOLDS / groups) * extrapolate(record, e2, n // groups, args.bandwidth, args.latency)
+        print(f"  {n:3d}  {extrapolate(record, e2, n, args.bandwidth, args.latency):8.1f}s  {protocol:8.1f} s")
 
 
 if __name__ == "__main__":

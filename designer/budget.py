@@ -9,7 +9,10 @@ robust training), each variant's graph released before the next:
   K = :func:`designer.physics.fused.checkpoint_interval` (memory ~ sqrt(T));
 - reference engine: autograd keeps about ``REFERENCE_FIELDS_PER_STEP`` fields
   per cell-step and sample (measured: 9.6 GB at 160 x 100 cells, B = 21,
-  T = 1000, float32).
+  T = 1000, float32);
+- impulse engine (linear media): one traced impulse per variant, the fused
+  engine's checkpoints for a batch of one, plus the FFT convolution's
+  spectra, B x n_fft x C complex values for C probe cells, kept for autograd.
 
 Evaluation runs without gradients over full-length recordings and needs a
 few fields per sample. The estimate is refused when it exceeds the memory
@@ -37,6 +40,10 @@ PIPELINE_FIELDS = 64
 FUSED_CELL_STEPS_PER_S = {"train": 8.4e8, "eval": 4.0e9}
 REFERENCE_CELL_STEPS_PER_S = {"train": 3.5e7, "eval": 1.35e8}
 """Measured at paper scale on 2 cores (README, Results: Engine rows)."""
+TRACE_CELL_STEPS_PER_S = {"train": 1.2e8, "eval": 6.0e8}
+"""Fused traces of one sample (the impulse engine), density media, one core (benchmarks/bench_engine.py --traces)."""
+CONVOLUTION_COPIES = 4
+"""Complex spectra and products of the impulse engine's convolution held for autograd, per sample and cell."""
 
 
 @dataclass(frozen=True)
@@ -87,16 +94,25 @@ def _fused_concurrent(batch: int, device: str) -> int:
 
 
 def estimate_training(cells: int, steps: int, batch: int, dtype_bytes: int, engine: str, device: str = "cpu",
-                      probes: int = 1, concurrent: int | None = None) -> Estimate:
+                      probes: int = 1, concurrent: int | None = None, probe_cells: int = 13) -> Estimate:
     """Peak bytes of one training step (forward and gradient of one density variant).
 
     ``concurrent``: samples the fused engine replays at once (default: its
-    worker threads on CPU, the whole batch on a GPU).
+    worker threads on CPU, the whole batch on a GPU). ``probe_cells``: cells
+    the probes cover, all probes together (the impulse engine traces them).
     """
     from .physics.fused import checkpoint_interval
 
     field = cells * dtype_bytes
     fixed = PROCESS_BYTES + PIPELINE_FIELDS * cells * 8 + probes * cells * 8
+    if engine == "impulse":
+        k = checkpoint_interval(steps, 1, 1)
+        traced = (2 * math.ceil(steps / k) + k + 2) * field
+        n_fft = 1 << math.ceil(math.log2(max(2 * steps - 1, 2)))
+        spectra = CONVOLUTION_COPIES * batch * n_fft * probe_cells * 16
+        return Estimate(int(fixed + traced + spectra),
+                        f"impulse engine: {traced / 2**20:.0f} MiB for one traced impulse of {steps} steps + "
+                        f"{spectra / 2**20:.0f} MiB of convolution spectra (batch {batch} x {probe_cells} probe cells)")
     if engine == "reference":
         graph = REFERENCE_FIELDS_PER_STEP * field * steps * batch
         return Estimate(int(fixed + graph), f"reference-engine graph {graph / 2**20:.0f} MiB "
@@ -127,10 +143,16 @@ def check_fits(estimate: Estimate, what: str) -> None:
 
 
 def epoch_seconds(cells: int, window: int, n_train: int, variants: int, eval_sample_steps: int,
-                  engine: str) -> float:
+                  engine: str, batches: int = 1, eval_steps: int = 0) -> float:
     """Rough seconds per epoch: the training windows forward and backward, the evaluations forward.
 
-    ``eval_sample_steps``: samples x steps over every evaluation of the epoch.
+    ``window``: steps per training window. ``eval_sample_steps``: samples x
+    steps over every evaluation of the epoch. The impulse engine simulates
+    one impulse per variant and batch (``batches`` per epoch) and one per
+    evaluation batch (``eval_steps`` steps over the epoch's evaluations).
     """
+    if engine == "impulse":
+        r = TRACE_CELL_STEPS_PER_S
+        return cells * (window * batches * variants / r["train"] + eval_steps / r["eval"])
     rates = REFERENCE_CELL_STEPS_PER_S if engine == "reference" else FUSED_CELL_STEPS_PER_S
     return cells * (window * n_train * variants / rates["train"] + eval_sample_steps / rates["eval"])

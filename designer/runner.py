@@ -11,6 +11,7 @@ speakers is one line, not a crash after hours of training.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -22,7 +23,8 @@ from .config import Config
 from .data import Corpus, Split, load_corpus, make_split
 from .design import atomic_write_text
 from .errors import DesignerError
-from .physics import ENGINES, get_engine, resolve_device
+from .physics import resolve_device
+from .progress import Progress, as_progress
 from .train import train_fold
 
 __all__ = ["optimize", "check_budget", "make_splits"]
@@ -33,9 +35,11 @@ SYNTHETIC_MAX_SECONDS = 0.38
 
 
 def _engine_name(cfg: Config, engine: str | None) -> str:
+    """The engine a training batch runs on: 'auto' takes the impulse engine for a linear medium."""
     name = engine or cfg.simulation.engine
     if name == "auto":
-        return "reference" if get_engine("auto") is ENGINES["reference"] else "fused"
+        nl = cfg.nonlinearity
+        return "impulse" if not (nl.kerr or nl.saturable_absorption) else "fused"
     return name
 
 
@@ -45,8 +49,9 @@ def check_budget(cfg: Config, engine: str | None = None, device: str | None = No
     dtype_bytes = DTYPE_BYTES[cfg.simulation.dtype]
     dev = resolve_device(device or cfg.simulation.device).type
     t, d = cfg.training, cfg.data
-    train = budget.estimate_training(cells, d.window_samples, t.batch_size, dtype_bytes, _engine_name(cfg, engine),
-                                     dev, len(cfg.probes))
+    probe_cells = sum(max(1, round(math.pi * p.radius_cells ** 2)) for p in cfg.probes)
+    train = budget.estimate_training(cells, d.window_samples * cfg.steps_per_sample, t.batch_size, dtype_bytes,
+                                     _engine_name(cfg, engine), dev, len(cfg.probes), probe_cells=probe_cells)
     evaluation = budget.estimate_evaluation(cells, t.batch_size, dtype_bytes, len(cfg.probes))
     peak = max(train, evaluation, key=lambda e: e.bytes)
     if d.corpus == "synthetic":
@@ -67,7 +72,7 @@ def make_splits(cfg: Config, corpus: Corpus) -> list[Split]:
         raise DesignerError(f"{cfg.source_file}: {exc}") from None
 
 
-def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str], None] | None = None,
+def optimize(cfg: Config, out: Path, resume: bool = False, echo: Progress | Callable[[str], None] | None = None,
              engine: str | None = None, device: str | None = None, config_data: dict | None = None,
              after: Callable[[dict], dict] | None = None) -> dict:
     """Run ``cfg`` into ``out``: one design, or one per fold with a summary.
@@ -75,18 +80,18 @@ def optimize(cfg: Config, out: Path, resume: bool = False, echo: Callable[[str],
     ``after`` (the CLI's export-and-verify step) is called with the summary
     while the folder is still locked, and its result is returned. Under
     torchrun (:mod:`designer.distributed`) the folds and the training steps
-    are shared by the ranks; rank 0 alone locks the folder, echoes, writes
-    the summary and calls ``after``; every rank returns the summary.
+    are shared by the ranks; rank 0 alone locks the folder, reports progress,
+    writes the summary and calls ``after``; every rank returns the summary.
     """
     with distributed.launch(device or cfg.simulation.device) as world:
         if world is None:
-            return _optimize(cfg, out, resume, echo, engine, device, config_data, after, None)
+            return _optimize(cfg, out, resume, as_progress(echo), engine, device, config_data, after, None)
         out = Path(world.broadcast_text(os.path.abspath(out) if world.main else None))
-        return _optimize(cfg, out, resume, echo if world.main else None, engine, device, config_data,
+        return _optimize(cfg, out, resume, as_progress(echo if world.main else None), engine, device, config_data,
                          after if world.main else None, world)
 
 
-def _optimize(cfg, out, resume, echo, engine, device, config_data, after, world) -> dict:
+def _optimize(cfg, out, resume, progress: Progress, engine, device, config_data, after, world) -> dict:
     from .band import band_report, check_band
 
     def prepare():
@@ -115,15 +120,16 @@ def _optimize(cfg, out, resume, echo, engine, device, config_data, after, world)
         else:
             world.on_main(take_folder)
             world.same_folder(out, rundir.LOCK_NAME)
-        if echo:
-            echo(f"band: {band.line()}\n" + (f"{warning}\n" if warning else ""))
-            echo(f"estimate: about {estimate.mib():.0f} MiB at the peak ({estimate.detail}); "
-                 f"roughly {_epoch_seconds(cfg, corpus, splits[0], engine):.2g} s per epoch on 2 cores\n")
+        progress.line(f"band: {band.line()}")
+        if warning:
+            progress.line(warning)
+        progress.line(f"estimate: about {estimate.mib():.0f} MiB at the peak ({estimate.detail}); "
+                      f"roughly {_epoch_seconds(cfg, corpus, splits[0], engine):.2g} s per epoch on 2 cores")
         extra = {"config": config_data or {}, "band": band.as_dict()}
         if world is None:
-            folds = _train_folds(cfg, corpus, splits, out, resume, echo, engine, device, extra)
+            folds = _train_folds(cfg, corpus, splits, out, resume, progress, engine, device, extra)
         else:
-            folds = _train_folds_parallel(cfg, corpus, splits, out, resume, echo, engine, device, extra, world)
+            folds = _train_folds_parallel(cfg, corpus, splits, out, resume, progress, engine, device, extra, world)
         summary = {"folds": folds}
         summary.update(_mean_std(summary["folds"]))
         if world is not None and not world.main:
@@ -133,39 +139,45 @@ def _optimize(cfg, out, resume, echo, engine, device, config_data, after, world)
 
 
 def _epoch_seconds(cfg: Config, corpus: Corpus, split: Split, engine: str | None) -> float:
-    window = cfg.data.window_samples
+    k = cfg.steps_per_sample
+    window = (cfg.data.window_samples or max(len(x) for x in corpus.signals)) * k
     variants = 3 if cfg.constraints.method in ("robust", "both") else 1
-    test_steps = sum(len(corpus.signals[i]) for i in split.test)
+    test_steps = sum(len(corpus.signals[i]) for i in split.test) * k
     eval_steps = 2 * (len(split.train) * window + test_steps)
+    bs = cfg.training.batch_size
+    batches = math.ceil(len(split.train) / bs)
+    longest = max(len(corpus.signals[i]) for i in split.test) * k
+    impulse_eval = 2 * (batches * window + math.ceil(len(split.test) / bs) * longest)
     return budget.epoch_seconds(cfg.grid.nx * cfg.grid.ny, window, len(split.train), variants, eval_steps,
-                                _engine_name(cfg, engine))
+                                _engine_name(cfg, engine), batches, impulse_eval)
 
 
-def _train_folds(cfg, corpus, splits, out, resume, echo, engine, device, extra) -> list[dict]:
+def _train_folds(cfg, corpus, splits, out, resume, progress: Progress, engine, device, extra) -> list[dict]:
     t = cfg.training
     if not t.folds:
-        return [train_fold(cfg, corpus, splits[0], out, resume, echo, engine, device, extra)]
+        return [train_fold(cfg, corpus, splits[0], out, resume, progress, engine, device, extra)]
     results = []
     for split in splits:
-        if echo:
-            echo(f"fold {split.fold + 1}/{t.folds}\n")
-        results.append(train_fold(cfg, corpus, split, out / f"fold-{split.fold}", resume, echo, engine, device, extra))
+        progress.line(f"fold {split.fold + 1}/{t.folds}")
+        results.append(train_fold(cfg, corpus, split, out / f"fold-{split.fold}", resume, progress, engine, device,
+                                  extra))
     return results
 
 
-def _train_folds_parallel(cfg, corpus, splits, out, resume, echo, engine, device, extra, world) -> list[dict]:
+def _train_folds_parallel(cfg, corpus, splits, out, resume, progress: Progress, engine, device, extra,
+                          world) -> list[dict]:
     """Every fold, trained by rank groups (:meth:`designer.distributed.World.fold_group`); every rank gets all results."""
     group, index, leaders = world.fold_group(len(splits))
-    if echo and len(leaders) > 1:
-        echo(f"{world.size} ranks in {len(leaders)} groups, each training every {len(leaders)}th fold\n")
+    if len(leaders) > 1:
+        progress.line(f"{world.size} ranks in {len(leaders)} groups; this output follows rank 0's folds")
     results: list[dict | None] = [None] * len(splits)
     for i, split in enumerate(splits):
         if i % len(leaders) != index:
             continue
-        if echo and cfg.training.folds:
-            echo(f"fold {split.fold + 1}/{cfg.training.folds}\n")
+        if cfg.training.folds:
+            progress.line(f"fold {split.fold + 1}/{cfg.training.folds}")
         folder = out / f"fold-{split.fold}" if cfg.training.folds else out
-        results[i] = train_fold(cfg, corpus, split, folder, resume, echo, engine, device, extra, group.fresh())
+        results[i] = train_fold(cfg, corpus, split, folder, resume, progress, engine, device, extra, group.fresh())
     return [world.broadcast_json(results[i], leaders[i % len(leaders)]) for i in range(len(splits))]
 
 

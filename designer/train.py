@@ -32,7 +32,9 @@ from .distributed import Group, batch_powers, plain_record, time_domain, work_it
 from .drive import Drive, drive_for
 from .errors import DesignerError
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
-from .physics import ENGINES, Layout, build_medium, get_engine, layout_from_config, resolve_device, wave_speed_m_per_s
+from .physics import (ENGINES, Layout, build_medium, get_engine, layout_from_config, resolve_device,
+                      wave_speed_m_per_s)
+from .progress import Progress, as_progress, compile_notice
 
 __all__ = ["Problem", "make_problem", "evaluate", "train_fold", "Evaluation"]
 
@@ -187,17 +189,6 @@ def _history_csv(history: list[dict]) -> str:
     return buf.getvalue()
 
 
-class _Progress:
-    """A progress line on stderr for long work (silent when ``echo`` is None)."""
-
-    def __init__(self, echo: Callable[[str], None] | None):
-        self.echo = echo
-
-    def __call__(self, msg: str) -> None:
-        if self.echo:
-            self.echo(msg)
-
-
 _TRAINING_KEYS = ("epoch", "beta", "learning_rate", "train_loss_running", "epoch_seconds")
 """Keys of an epoch record that training itself writes (the rest come from evaluation)."""
 
@@ -260,22 +251,23 @@ def _check_record(record: dict, folder: Path) -> None:
 
 
 def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: bool = False,
-               echo: Callable[[str], None] | None = None, engine: str | None = None,
+               echo: Progress | Callable[[str], None] | None = None, engine: str | None = None,
                device: str | None = None, extra_meta: dict | None = None, group: Group | None = None) -> dict:
     """Train one fold into ``folder``; returns the final metrics.
 
     ``corpus`` may be any :class:`~designer.data.Corpus`, loaded or made in
     code; a corpus the config does not describe is stored beside the design,
     so the run can be exported, verified and reported like any other.
-    ``group``: the ranks that share the fold (:mod:`designer.distributed`);
-    its leader alone writes ``folder``.
+    ``echo``: a :class:`~designer.progress.Progress`, a callable taking
+    whole lines, or None (silent). ``group``: the ranks that share the fold
+    (:mod:`designer.distributed`); its leader alone writes ``folder``.
     """
     check_fits(cfg, corpus)
     cfg = with_ring_down(cfg, corpus)
     folder.mkdir(parents=True, exist_ok=True)
     problem = dataclasses.replace(make_problem(cfg, engine=engine, device=device), group=group)
     writes = group is None or group.leader
-    progress = _Progress(echo)
+    progress = as_progress(echo)
     t = cfg.training
     theta = _initial_theta(problem).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=t.learning_rate)
@@ -284,7 +276,7 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
     start, history, confusions = (load_checkpoint(folder, theta, opt, selected, fingerprint, t.epochs) if resume
                                   else (0, [], []))
     if start:
-        progress(f"resuming {folder} after epoch {start - 1}")
+        progress.line(f"resuming {folder} after epoch {start - 1}")
         if writes:
             atomic_write_text(folder / "history.csv", _history_csv(history))  # a kill may have left it one behind
     if start >= t.epochs and history and selected.epoch in (None, t.epochs - 1):
@@ -302,24 +294,32 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         jitter = np.random.default_rng([t.seed, epoch, 1])  # its own stream: the batch order does not move
         n_batches = math.ceil(len(split.train) / t.batch_size)
         running, seen, tick = 0.0, 0, time.perf_counter()
-        for b, (x, y, chunk, lengths) in enumerate(batches(corpus, split.train, t.batch_size, cfg.data.window_samples,
-                                                           rng=rng, dtype=problem.dtype,
-                                                           ring_down=cfg.data.ring_down_samples)):
-            opt.zero_grad()
-            loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths, jitter)
-            _check_finite(loss, theta.grad, folder, f"epoch {epoch + 1}, batch {b + 1}", "loss or its gradient")
-            opt.step()
-            _check_finite(0.0, theta.detach(), folder, f"epoch {epoch + 1}, batch {b + 1}", "latent design")
-            if problem.group is not None:
-                problem.group.check_same(theta, f"epoch {epoch + 1}, batch {b + 1}")
-            running += loss * len(chunk)
-            seen += len(chunk)
-            progress(f"\r  epoch {epoch + 1}/{t.epochs}  batch {b + 1}/{n_batches}  loss {running / seen:.4f}  "
-                     f"{time.perf_counter() - tick:.1f}s")
-        if (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
-            record, conf = _epoch_record(problem, corpus, split, theta.detach(), beta, epoch, lr, running / seen)
-        else:
-            record, conf = {"epoch": epoch, "beta": beta, "learning_rate": lr, "train_loss_running": running / seen}, {}
+        notice = compile_notice(engine or cfg.simulation.engine, problem.device) if epoch == start else None
+        if notice:
+            progress.line(notice)
+        with progress.bar(n_batches, f"epoch {epoch + 1}/{t.epochs}") as bar:
+            for b, (x, y, chunk, lengths) in enumerate(batches(corpus, split.train, t.batch_size,
+                                                               cfg.data.window_samples, rng=rng, dtype=problem.dtype,
+                                                               ring_down=cfg.data.ring_down_samples)):
+                opt.zero_grad()
+                loss = _accumulate_gradient(problem, theta, beta, epoch, x, y.to(problem.device), lengths, jitter)
+                _check_finite(loss, theta.grad, folder, f"epoch {epoch + 1}, batch {b + 1}", "loss or its gradient")
+                opt.step()
+                _check_finite(0.0, theta.detach(), folder, f"epoch {epoch + 1}, batch {b + 1}", "latent design")
+                if problem.group is not None:
+                    problem.group.check_same(theta, f"epoch {epoch + 1}, batch {b + 1}")
+                running += loss * len(chunk)
+                seen += len(chunk)
+                bar.update(loss=f"{running / seen:.4f}")
+                if notice:
+                    progress.line(f"  kernels ready; first batch {time.perf_counter() - tick:.1f} s")
+                    notice = None
+            bar.note("evaluating")
+            if (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
+                record, conf = _epoch_record(problem, corpus, split, theta.detach(), beta, epoch, lr, running / seen)
+            else:
+                record, conf = {"epoch": epoch, "beta": beta, "learning_rate": lr,
+                                "train_loss_running": running / seen}, {}
         if t.select_epochs > 1 and epoch >= t.epochs - t.select_epochs:
             if "binary_train_loss" not in record:
                 record["binary_train_loss"] = _fabricated_train_loss(problem, corpus, split, theta.detach())
@@ -331,13 +331,13 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         if writes:
             save_checkpoint(folder, epoch, theta, opt, history, confusions, selected, fingerprint)
             atomic_write_text(folder / "history.csv", _history_csv(history))
-        progress("\r" + _summary_line(record) + "\n")
+        progress.line(_summary_line(record))
     if selected.epoch is not None and selected.epoch != t.epochs - 1:
-        progress(f"  final design: epoch {selected.epoch + 1} (fabricated training loss {selected.loss:.4f})\n")
+        progress.line(f"  final design: epoch {selected.epoch + 1} (fabricated training loss {selected.loss:.4f})")
         final = _finalise_selected(problem, corpus, split, selected, history, confusions, folder, extra_meta or {})
     else:
         final = _finalise(problem, corpus, split, theta.detach(), history, confusions, folder, extra_meta or {})
-    progress(f"  fold done in {time.perf_counter() - wall:.1f}s\n")
+    progress.line(f"  fold done in {time.perf_counter() - wall:.1f}s")
     return final
 
 

@@ -24,11 +24,13 @@ from .design import Design, load_design
 from .errors import DesignerError
 from .fab import config_of, fab_layout, fab_process
 from .limits import limits, too_big
+from .paths import READ_FORMATS, design_folder, part_file
+from .physics import resolve_device
+from .progress import compile_notice
 from .train import evaluate, make_problem
+from .verdict import against_chance, failures
 
 __all__ = ["VerifyResult", "verify", "read_part", "coverage"]
-
-READ_FORMATS = {".gds": "gds", ".gdsii": "gds", ".stl": "stl"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ class VerifyResult:
     variations: list
     band: dict | None = None
     three_d: dict | None = None
+    chance_accuracy: float | None = None
+    p_value_above_chance: float | None = None
+    accuracy_ci: list | None = None
+    significance_level: float | None = None
+    min_accuracy_percent: float = 0.0
+    failures: list = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -136,25 +144,26 @@ def _accuracy(cfg: Config, cover: np.ndarray, corpus: Corpus, indices: np.ndarra
 def verify(path: Path, run: Path | None = None, config: Path | None = None, data: Path | None = None,
            refine: int = 1, biases: tuple[float, ...] = (), contrasts: tuple[float, ...] = (),
            max_drop: float = 2.0, engine: str | None = None, device: str | None = None,
-           three_d: bool = False) -> VerifyResult:
+           three_d: bool = False, min_accuracy_percent: float = 0.0, progress=None) -> VerifyResult:
     """Accuracy of the part in ``path`` on the design's test set (or the corpus in ``data``).
+
+    The part passes when its accuracy is significantly above chance
+    (:mod:`designer.verdict`), drops at most ``max_drop`` points from the
+    design as trained and reaches ``min_accuracy_percent``; ``failures`` says
+    which of these it missed. ``progress`` (a :class:`~designer.progress.Progress`)
+    hears when numba compiles the kernels.
 
     With ``three_d`` the STL is also voxelised, every body, into the
     template's 3D surroundings and simulated there (:mod:`designer.part3d`);
     the result's ``three_d`` holds its accuracy, its per-sample agreement
     with the 2D predictions and its time.
     """
-    path = Path(path)
-    if not path.exists():
-        raise DesignerError(f"{path}: file not found")
+    path = part_file(Path(path))
     design = None
     if config is not None:
         cfg = load_config(config)
     else:
-        folder = Path(run) if run is not None else path.parent
-        if not (folder / "design.json").exists():
-            raise DesignerError(f"{path}: no design.json beside it; pass --run RUN_DIR or --config CONFIG.toml")
-        design = load_design(folder)
+        design = load_design(design_folder(path, run))
         cfg = config_of(design)
     if refine < 1:
         raise DesignerError(f"--refine {refine}: expected a positive integer")
@@ -170,6 +179,9 @@ def verify(path: Path, run: Path | None = None, config: Path | None = None, data
     from .band import band_report
 
     band = band_report([corpus.signals[i] for i in indices], cfg, refine)
+    notice = compile_notice(engine or cfg.simulation.engine, resolve_device(device or cfg.simulation.device))
+    if notice and progress is not None:
+        progress.line(notice)
     nominal = _accuracy(cfg, coverage(part, cfg, refine), corpus, indices, refine, engine, device)
     solid = None
     if three_d:
@@ -192,12 +204,15 @@ def verify(path: Path, run: Path | None = None, config: Path | None = None, data
         ev = _accuracy(_with_contrast(cfg, p), coverage(part, cfg, refine), corpus, indices, refine, engine, device)
         variations.append({"kind": "contrast", "contrast_percent": p, "accuracy": ev.accuracy})
     conf = nominal.confusion
+    chance = against_chance(conf)
+    missed = failures(chance, drop, max_drop, min_accuracy_percent)
     per_class = {name: (float(conf[i, i] / conf[i].sum()) if conf[i].sum() else math.nan)
                  for i, name in enumerate(corpus.classes)}
     return VerifyResult(
         file=str(path), fmt=part.fmt, refine=refine, accuracy=nominal.accuracy, reference_accuracy=reference,
         drop_points=drop, confusion_matrix=conf.tolist(), per_class_accuracy=per_class,
         classes=list(corpus.classes), test_samples=int(conf.sum()), max_drop_points=max_drop,
-        passed=bool(drop is None or drop <= max_drop), variations=variations, band=band.as_dict(),
-        three_d=solid,
+        passed=not missed, variations=variations, band=band.as_dict(), three_d=solid,
+        chance_accuracy=chance.chance, p_value_above_chance=chance.p_value, accuracy_ci=[chance.ci_low, chance.ci_high],
+        significance_level=chance.alpha, min_accuracy_percent=min_accuracy_percent, failures=missed,
     )

@@ -99,13 +99,16 @@ class DriveSpec:
     """The chain that drives the source, part of the device.
 
     The signal, time-scaled, is resampled to the simulation's steps and
-    low-passed by a Butterworth filter of ``lowpass_order`` at
-    ``lowpass_hz`` (device frequency; 0: no filter), as the drive electronics
-    and transducer of a built device band-limit it.
+    band-limited by Butterworth filters: a low-pass of ``lowpass_order`` at
+    ``lowpass_hz`` and a high-pass of ``highpass_order`` at ``highpass_hz``
+    (device frequencies; 0: no filter), as the drive electronics and the
+    transducer of a built device band-limit it (no transducer makes DC).
     """
 
     lowpass_hz: float = 0.0
     lowpass_order: int = 4
+    highpass_hz: float = 0.0
+    highpass_order: int = 2
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,9 @@ def parse_template(data: dict, source: str) -> Template:
             model=str(data.get("model", "speed")),
             steps_per_sample=int(data["time"].get("steps_per_sample", 1)),
             drive=DriveSpec(lowpass_hz=float(data.get("source", {}).get("lowpass_hz", 0.0)),
-                            lowpass_order=int(data.get("source", {}).get("lowpass_order", 4))),
+                            lowpass_order=int(data.get("source", {}).get("lowpass_order", 4)),
+                            highpass_hz=float(data.get("source", {}).get("highpass_hz", 0.0)),
+                            highpass_order=int(data.get("source", {}).get("highpass_order", 2))),
             band=_band(data),
             losses=LossSpec(fluid_np_per_m=float(data.get("losses", {}).get("fluid_np_per_m", 0.0)),
                             reference_hz=float(data.get("losses", {}).get("reference_hz", 0.0)),
@@ -331,8 +336,12 @@ def _check_template(t: Template, source: str) -> None:
         raise TemplateError(f"{source}: losses.fluid_np_per_m must be >= 0, got {t.losses.fluid_np_per_m}")
     if t.steps_per_sample < 1:
         raise TemplateError(f"{source}: time.steps_per_sample must be >= 1, got {t.steps_per_sample}")
-    if t.drive.lowpass_hz < 0 or t.drive.lowpass_order < 1:
-        raise TemplateError(f"{source}: source.lowpass_hz must be >= 0 and lowpass_order >= 1")
+    d = t.drive
+    if d.lowpass_hz < 0 or d.lowpass_order < 1 or d.highpass_hz < 0 or d.highpass_order < 1:
+        raise TemplateError(f"{source}: source.lowpass_hz and highpass_hz must be >= 0 and their orders >= 1")
+    if d.lowpass_hz and d.highpass_hz >= d.lowpass_hz:
+        raise TemplateError(f"{source}: source.highpass_hz ({d.highpass_hz:g}) must lie below lowpass_hz "
+                            f"({d.lowpass_hz:g})")
     b = t.band
     if not (0 < b.phase_error < 1 and 0 <= b.max_share_outside < 1 and 0 <= b.min_hz < b.max_hz):
         raise TemplateError(f"{source}: band needs 0 < phase_error < 1, 0 <= max_share_outside < 1 "

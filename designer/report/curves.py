@@ -10,7 +10,7 @@ from matplotlib.ticker import MaxNLocator
 from .plotting import colour_bar, new_figure, unit_label
 
 __all__ = ["SERIES", "training_curves_figure", "fold_band_figure", "normalised_confusion", "confusion_figure",
-           "verify_labels", "verify_figure"]
+           "verify_labels", "verify_chance", "verify_figure"]
 
 # (history key prefix, legend label, colour, line style): smooth at the epoch's beta, binary at beta = inf.
 SERIES = (
@@ -26,7 +26,8 @@ def _curve_axes(fig: Figure, n_classes: int):
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss (nats)", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy", ylim=(-2, 102))
     if n_classes:
-        ax_acc.axhline(100 / n_classes, color="grey", ls=":", lw=1, label="chance")
+        ax_acc.axhline(100 / n_classes, color="tab:red", ls="-.", lw=1.4, zorder=5,
+                       label=f"chance {100 / n_classes:.1f}%")
     for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
@@ -122,9 +123,22 @@ def verify_labels(result: dict, unit: str) -> list[str]:
     return labels
 
 
+def verify_chance(results: list[tuple[str, dict]], n_classes: int) -> float | None:
+    """The chance accuracy the results were judged against (their no-information rate), else 1 / n_classes."""
+    rates = [r["chance_accuracy"] for _, r in results if r.get("chance_accuracy") is not None]
+    if rates:
+        return float(max(rates))
+    return 1.0 / n_classes if n_classes else None
+
+
 def verify_figure(results: list[tuple[str, dict]], as_trained: float, n_classes: int, unit: str,
                   title: str) -> Figure:
-    """Accuracy of each exported part (nominal and every variation) against the as-trained accuracy."""
+    """Accuracy of each exported part (nominal and every variation) against the as-trained accuracy.
+
+    Chance is a red dash-dotted line drawn above everything, over a shaded
+    band below it, so it shows even where the as-trained line or a bar lies
+    on it; nominal bars carry their 95 % interval.
+    """
     categories: list[str] = []
     for _, r in results:
         categories += [c for c in verify_labels(r, unit) if c not in categories]
@@ -135,11 +149,18 @@ def verify_figure(results: list[tuple[str, dict]], as_trained: float, n_classes:
         values = [r["accuracy"]] + [v["accuracy"] for v in r.get("variations", [])]
         xs = [categories.index(c) - 0.4 + width * (k + 0.5) for c in verify_labels(r, unit)]
         label = f"{Path(r.get('file', name)).name} ({r.get('fmt', '?')}, refine {r.get('refine', 1)})"
-        bars = ax.bar(xs, [100 * v for v in values], width=width * 0.92, label=label)
+        bars = ax.bar(xs, [100 * v for v in values], width=width * 0.92, label=label, zorder=2)
         ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=1)
-    ax.axhline(100 * as_trained, color="black", lw=1.2, ls="--", label=f"as trained {100 * as_trained:.1f}%")
-    if n_classes:
-        ax.axhline(100 / n_classes, color="grey", lw=1, ls=":", label="chance")
+        if r.get("accuracy_ci"):
+            low, high = r["accuracy_ci"]
+            error = [[100 * (r["accuracy"] - low)], [100 * (high - r["accuracy"])]]
+            ax.errorbar([xs[0]], [100 * r["accuracy"]], yerr=error, color="black", capsize=3, lw=1, zorder=3)
+    ax.axhline(100 * as_trained, color="black", lw=1.2, ls="--", zorder=4,
+               label=f"as trained {100 * as_trained:.1f}%")
+    chance = verify_chance(results, n_classes)
+    if chance is not None:
+        ax.axhspan(0, 100 * chance, color="tab:red", alpha=0.08, zorder=1, lw=0)
+        ax.axhline(100 * chance, color="tab:red", lw=1.8, ls="-.", zorder=5, label=f"chance {100 * chance:.1f}%")
     ax.set_xticks(range(len(categories)), categories, rotation=20, ha="right")
     ax.set(xlabel="fabrication variation", ylabel="test accuracy (%)", ylim=(0, 112), title=title)
     ax.legend(fontsize=7, loc="upper right")

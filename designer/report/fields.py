@@ -1,96 +1,49 @@
-"""Wave fields of the trained device: time-integrated intensity and probe signals (Hughes et al. 2019, Fig. 3 G-I).
+"""Wave-field figures of the trained device (Hughes et al. 2019, Fig. 3 G-I): intensity, snapshots, probe signals.
 
-The reference engine's leapfrog step (:func:`designer.physics.wave.step`) is
-run on the binary design for one test recording per class, accumulating
-u^2 over the whole domain and the probe-weighted u^2 at every step. One step
-is one sample of the recording, so step n is at n / sample_rate_hz of the
-original signal.
+The fields come from :mod:`designer.report.simulate`; time axes show the
+signal's time (bottom) and the device's (top).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import torch
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 import fabrication as fab
 
-from ..config import Config
-from ..physics import build_medium, layout_from_config
-from ..physics.wave import step
-from .plotting import colour_bar, draw_layout, map_figsize, new_figure, show_map
+from .plotting import colour_bar, device_axis, draw_layout, map_figsize, new_figure, show_map, si_scale
+from .simulate import FieldRun
 
-__all__ = ["FieldRun", "representative_samples", "simulate_fields", "intensity_figure", "probe_signal_figure"]
+__all__ = ["DECADES", "caption", "intensity_figure", "smooth_fabricated_figure", "snapshot_steps",
+           "snapshot_figure", "running_integrals", "probe_signal_figure"]
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # The log colour scale spans this many decades below the brightest cell.
 DECADES = 4
 
 
-@dataclass(frozen=True)
-class FieldRun:
-    """Fields of a few recordings, one per batch item b.
-
-    intensity: (B, nx, ny) sum over steps of u^2. probe_u2: (B, T, P)
-    probe-weighted u^2 per step (zero after each recording ends). lengths:
-    (B,) steps of each recording. labels: (B,) true class indices.
-    """
-
-    intensity: np.ndarray
-    probe_u2: np.ndarray
-    lengths: np.ndarray
-    labels: np.ndarray
-    sample_rate_hz: float
-
-    @property
-    def probe_power(self) -> np.ndarray:
-        """(B, P) time-integrated probe intensities, as the classifier sees them."""
-        return self.probe_u2.sum(1)
-
-    @property
-    def predicted(self) -> np.ndarray:
-        return self.probe_power.argmax(-1)
-
-
-def representative_samples(labels: np.ndarray, test_indices: np.ndarray, n_classes: int) -> np.ndarray:
-    """The first test recording (in corpus order) of each class that has one."""
-    test = np.sort(np.asarray(test_indices))
-    return np.array([test[labels[test] == c][0] for c in range(n_classes) if (labels[test] == c).any()],
-                    dtype=np.int64)
-
-
-@torch.no_grad()
-def simulate_fields(cfg: Config, binary: np.ndarray, signals: list[np.ndarray], labels: np.ndarray) -> FieldRun:
-    """Step the wave equation on the (nx, ny) ``binary`` design for each signal, on the CPU."""
-    dtype = DTYPES[cfg.simulation.dtype]
-    layout = layout_from_config(cfg)
-    medium = build_medium(torch.as_tensor(np.asarray(binary, float), dtype=dtype), cfg, layout)
-    source = layout.source_weights.to(dtype)
-    probes = layout.probe_weights.to(dtype)
-    lengths = np.array([len(s) for s in signals])
-    inputs = torch.zeros(len(signals), int(lengths.max()), dtype=dtype)
-    for b, s in enumerate(signals):
-        inputs[b, :len(s)] = torch.as_tensor(s, dtype=dtype)
-    active = torch.as_tensor(np.arange(inputs.shape[1])[None, :] < lengths[:, None], dtype=dtype)
-    u0 = torch.zeros((len(signals),) + tuple(medium.courant.shape), dtype=dtype)
-    u1 = torch.zeros_like(u0)
-    total = torch.zeros_like(u0)
-    per_step = []
-    for n in range(inputs.shape[1]):
-        u0, u1 = u1, step(medium, u1, u0, source * inputs[:, n, None, None])
-        u2 = u1 * u1 * active[:, n, None, None]
-        total += u2
-        per_step.append(torch.einsum("bxy,pxy->bp", u2, probes))
-    return FieldRun(total.numpy().astype(float), torch.stack(per_step, 1).numpy().astype(float), lengths,
-                    np.asarray(labels), cfg.data.sample_rate_hz)
-
-
-def _caption(run: FieldRun, b: int, classes: tuple[str, ...]) -> str:
+def caption(run: FieldRun, b: int, classes: tuple[str, ...]) -> str:
     true, pred = classes[run.labels[b]], classes[run.predicted[b]]
-    verdict = "correct" if true == pred else "wrong"
-    return f"class {true} -> probe {pred} ({verdict})"
+    return f"class {true} -> probe {pred} ({'correct' if true == pred else 'wrong'})"
+
+
+def _outline(ax, binary: np.ndarray, layout: fab.Layout, colour: str) -> None:
+    if np.ptp(binary):
+        nx, ny = layout.shape_cells
+        xs, ys = (np.arange(nx) + 0.5) * layout.cell_size, (np.arange(ny) + 0.5) * layout.cell_size
+        ax.contour(xs, ys, np.asarray(binary, float).T, levels=[0.5], colors=colour, linewidths=0.5, alpha=0.7)
+
+
+def _intensity_panel(fig, ax, intensity: np.ndarray, norm, binary, layout, classes, title: str) -> None:
+    image = show_map(ax, np.clip(intensity, norm.vmin, None), layout, cmap="inferno", norm=norm)
+    _outline(ax, binary, layout, "white")
+    draw_layout(ax, layout, classes, colour="cyan", halo="black")
+    ax.set_title(title, fontsize=10)
+    colour_bar(fig, ax, image, label="Σ_t u² (a.u.)")
+
+
+def _log_norm(*intensities: np.ndarray) -> LogNorm:
+    vmax = max(float(i.max()) for i in intensities) or 1.0
+    return LogNorm(vmin=vmax * 10.0**-DECADES, vmax=vmax)
 
 
 def intensity_figure(run: FieldRun, binary: np.ndarray, layout: fab.Layout, classes: tuple[str, ...],
@@ -99,51 +52,99 @@ def intensity_figure(run: FieldRun, binary: np.ndarray, layout: fab.Layout, clas
     w, h, rows, cols = map_figsize(layout, len(run.labels))
     fig = new_figure(w, h)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    vmax = float(run.intensity.max()) or 1.0
-    norm = LogNorm(vmin=vmax * 10.0**-DECADES, vmax=vmax)
-    x0, y0, x1, y1 = layout.domain_box
-    nx, ny = layout.shape_cells
-    xs = (np.arange(nx) + 0.5) * layout.cell_size
-    ys = (np.arange(ny) + 0.5) * layout.cell_size
+    norm = _log_norm(run.intensity)
     for b, ax in enumerate(axes):
         if b >= len(run.labels):
             ax.set_visible(False)
             continue
-        image = show_map(ax, np.clip(run.intensity[b], norm.vmin, None), layout, cmap="inferno", norm=norm)
-        if np.ptp(binary):
-            ax.contour(xs, ys, np.asarray(binary, float).T, levels=[0.5], colors="white", linewidths=0.5,
-                       alpha=0.7)
-        draw_layout(ax, layout, classes, colour="cyan", halo="black")
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-        ax.set_title(_caption(run, b, classes), fontsize=10)
-        colour_bar(fig, ax, image, label="Σ_t u² (a.u.)")
+        _intensity_panel(fig, ax, run.intensity[b], norm, binary, layout, classes, caption(run, b, classes))
     fig.suptitle(title)
     return fig
 
 
+def smooth_fabricated_figure(smooth: FieldRun, fabricated: FieldRun, binary: np.ndarray, layout: fab.Layout,
+                             classes: tuple[str, ...], title: str) -> Figure:
+    """Σ u² of the smooth design (left) and of the fabricated one (right), one row per recording, one scale."""
+    n = len(smooth.labels)
+    w, h, _, _ = map_figsize(layout, 2, max_cols=2)
+    fig = new_figure(w, h * n)
+    axes = np.atleast_2d(fig.subplots(n, 2, squeeze=False))
+    norm = _log_norm(smooth.intensity, fabricated.intensity)
+    for b in range(n):
+        for ax, run, what in ((axes[b, 0], smooth, "smooth"), (axes[b, 1], fabricated, "fabricated")):
+            _intensity_panel(fig, ax, run.intensity[b], norm, binary, layout, classes,
+                             f"{what}: {caption(run, b, classes)}")
+    fig.suptitle(title)
+    return fig
+
+
+def snapshot_steps(run: FieldRun, count: int = 4) -> np.ndarray:
+    """Indices into ``run.frames`` of ``count`` frames evenly spread over the shortest input, after its start."""
+    end = int(run.lengths.min())
+    inside = np.flatnonzero(run.frame_steps < end)
+    wanted = np.linspace(0, end, count + 1)[1:] - 1
+    return np.unique([int(inside[np.argmin(np.abs(run.frame_steps[inside] - w))]) for w in wanted])
+
+
+def _time_label(run: FieldRun, step: int) -> str:
+    signal_s = float(run.clock.signal_seconds(step + 1))
+    device_s = signal_s / run.clock.time_scale
+    scale, unit = si_scale(device_s, "s")
+    return f"t = {1e3 * signal_s:.3g} ms signal = {device_s / scale:.3g} {unit} device"
+
+
+def snapshot_figure(run: FieldRun, binary: np.ndarray, layout: fab.Layout, classes: tuple[str, ...],
+                    title: str, count: int = 4, max_rows: int = 3) -> Figure:
+    """The field u at ``count`` times (columns) for up to ``max_rows`` recordings (rows), symmetric colour scale."""
+    picks = snapshot_steps(run, count)
+    count = len(picks)
+    rows = min(len(run.labels), max_rows)
+    w, h, _, _ = map_figsize(layout, count, max_cols=count)
+    fig = new_figure(w, h * rows)
+    axes = np.atleast_2d(fig.subplots(rows, count, squeeze=False))
+    for b in range(rows):
+        limit = float(np.percentile(np.abs(run.frames[b, picks]), 99.5)) or 1.0
+        for j, f in enumerate(picks):
+            ax = axes[b, j]
+            image = show_map(ax, run.frames[b, f], layout, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            _outline(ax, binary, layout, "black")
+            draw_layout(ax, layout, classes, labels=False)
+            ax.set_title(f"{caption(run, b, classes)}\n{_time_label(run, int(run.frame_steps[f]))}", fontsize=8)
+            if j == count - 1:
+                colour_bar(fig, ax, image, label="field u (a.u.)")
+    fig.suptitle(title)
+    return fig
+
+
+def running_integrals(run: FieldRun) -> np.ndarray:
+    """(B, T, P) running sum over steps of each probe's u^2, as a fraction of the sample's final total."""
+    cumulative = np.cumsum(run.probe_u2, axis=1)
+    total = cumulative[:, -1:, :].sum(-1, keepdims=True)
+    return cumulative / np.where(total > 0, total, 1.0)
+
+
 def probe_signal_figure(run: FieldRun, classes: tuple[str, ...], title: str) -> Figure:
-    """u^2 at each probe vs time of the original recording, one panel per recording."""
+    """Each probe's running integral of u^2 against time, one panel per recording: the largest at the end wins."""
     n = len(run.labels)
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig = new_figure(max(4.4 * cols, 6.0), 3.4 * rows + 0.4)
+    fig = new_figure(max(4.6 * cols, 6.0), 3.6 * rows + 0.5)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
-    t_ms = 1e3 * np.arange(run.probe_u2.shape[1]) / run.sample_rate_hz
+    share = running_integrals(run)
+    t_ms = 1e3 * run.clock.signal_seconds(np.arange(1, run.probe_u2.shape[1] + 1))
     for b, ax in enumerate(axes):
         if b >= n:
             ax.set_visible(False)
             continue
-        power = run.probe_power[b]
-        share = power / power.sum() if power.sum() > 0 else power
-        end = run.lengths[b]
+        end = int(run.lengths[b])
         for p in range(run.probe_u2.shape[2]):
             name = classes[p] if p < len(classes) else f"probe {p}"
-            ax.plot(t_ms[:end], run.probe_u2[b, :end, p], lw=0.8, label=f"{name} ({100 * share[p]:.0f}%)")
-        ax.set(xlabel="time (ms of input signal)", ylabel="probe intensity u² (a.u.)",
-               title=_caption(run, b, classes))
-        ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
-        ax.legend(fontsize=7, title="probe (share of Σ)", title_fontsize=7, loc="upper right")
+            ax.plot(t_ms[:end], 100 * share[b, :end, p], lw=1.3, label=f"{name} ({100 * share[b, end - 1, p]:.0f}%)")
+        ax.set(xlabel="time (ms, signal)", ylabel="running Σ u² (% of the final total)",
+               title=caption(run, b, classes),
+               ylim=(0, 100 * max(float(share[b, end - 1].max()), 0.01) * 1.08))
+        device_axis(ax, 1e-3 / run.clock.time_scale, float(t_ms[end - 1]), "time", "s")
+        ax.legend(fontsize=7, title="probe (final share)", title_fontsize=7, loc="upper left")
         ax.grid(alpha=0.3)
     fig.suptitle(title)
     return fig

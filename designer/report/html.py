@@ -1,6 +1,10 @@
-"""A self-contained HTML page: inline CSS, figures by relative file name, nothing fetched from elsewhere."""
+"""A self-contained HTML page: inline CSS, every figure embedded as a data URI, nothing fetched from elsewhere.
+
+The page is one file: copied or mailed alone, it shows every figure offline.
+"""
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from html import escape
 
@@ -35,11 +39,18 @@ class Table:
 
 @dataclass(frozen=True)
 class FigureEntry:
-    """A figure file beside the page (a bare file name), with a title and a caption."""
+    """A figure: its image bytes (embedded in the page), the name of its copy beside the page, title, caption."""
 
     file: str
     title: str
     caption: str = ""
+    data: bytes = b""
+    mime: str = "image/png"
+
+    @property
+    def src(self) -> str:
+        """The image as a data URI."""
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
 @dataclass(frozen=True)
@@ -63,12 +74,12 @@ def _table(t: Table) -> str:
 
 def _figure(f: FigureEntry) -> str:
     caption = f"<b>{escape(f.title)}.</b> {escape(f.caption)}" if f.caption else f"<b>{escape(f.title)}</b>"
-    return (f'<figure><img src="{escape(f.file, quote=True)}" alt="{escape(f.title, quote=True)}">'
+    return (f'<figure id="{escape(f.file, quote=True)}"><img src="{f.src}" alt="{escape(f.title, quote=True)}">'
             f"<figcaption>{caption}</figcaption></figure>")
 
 
 def render_html(title: str, subtitle: str, sections: list[Section]) -> str:
-    """The whole page as one string; every ``img src`` is the entry's relative file name."""
+    """The whole page as one string; every ``img src`` is the entry's image as a data URI."""
     nav = " ".join(f'<a href="#{escape(s.anchor, quote=True)}">{escape(s.heading)}</a>' for s in sections)
     parts = [f'<section id="{escape(s.anchor, quote=True)}"><h2>{escape(s.heading)}</h2>'
              + "".join(_table(t) for t in s.tables) + "".join(_figure(f) for f in s.figures) + "</section>"

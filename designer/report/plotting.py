@@ -19,7 +19,7 @@ import fabrication as fab
 from ..design import atomic_write_bytes
 
 __all__ = ["DPI", "UNIT_LABELS", "unit_label", "new_figure", "map_figsize", "show_map", "colour_bar",
-           "draw_layout", "label_axes", "save"]
+           "draw_layout", "label_axes", "si_scale", "device_axis", "png_bytes", "save"]
 
 DPI = 120
 UNIT_LABELS = {"um": "µm", "mm": "mm"}
@@ -100,13 +100,48 @@ def draw_layout(ax, layout: fab.Layout, classes: tuple[str, ...] = (), labels: b
                         color=colour, fontsize=8, fontweight="bold", path_effects=outline)
 
 
+SI_PREFIXES = ((1e-18, "a"), (1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""),
+               (1e3, "k"), (1e6, "M"), (1e9, "G"), (1e12, "T"), (1e15, "P"), (1e18, "E"))
+
+
+def si_scale(value: float, unit: str) -> tuple[float, str]:
+    """(scale, label) such that value / scale lies in [1, 1000): si_scale(2.5e-7, 's') == (1e-9, 'ns')."""
+    value = abs(float(value))
+    scale, prefix = SI_PREFIXES[0]
+    for s, p in SI_PREFIXES:
+        if value >= s:
+            scale, prefix = s, p
+    return scale, f"{prefix}{unit}"
+
+
+def device_axis(ax, factor: float, primary_max: float, quantity: str, unit: str, which: str = "x"):
+    """A secondary axis (top or right) in the device's own units: device value = primary value * ``factor``.
+
+    ``factor`` converts the primary axis's numbers (e.g. ms of signal) into
+    the device's SI unit (s); the label gets the SI prefix that suits
+    ``primary_max`` on the device scale.
+    """
+    scale, label = si_scale(primary_max * factor, unit)
+    k = factor / scale
+    functions = (lambda x: x * k, lambda y: y / k)
+    axis = ax.secondary_xaxis("top", functions=functions) if which == "x" else \
+        ax.secondary_yaxis("right", functions=functions)
+    (axis.set_xlabel if which == "x" else axis.set_ylabel)(f"{quantity} ({label}, device)")
+    return axis
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes, with no timestamp metadata, so the same run gives the same bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
 def save(fig: Figure, path: Path) -> Path:
     """PNG with no timestamp metadata, so the same run gives the same bytes; written atomically.
 
     The image is rendered in memory first, so a full disk leaves no partial
     (or empty) PNG behind, only a one-line error.
     """
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, png_bytes(fig))
     return path

@@ -1,6 +1,8 @@
 """`designer report` and `designer show` end to end on one tiny run (trained once for the module)."""
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 import shutil
@@ -11,12 +13,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from matplotlib.image import imread
+from PIL import Image
 
 from designer.cli import main
 from tests.conftest import tiny_data, write_toml
 
-SINGLE_RUN_FIGURES = ("curves", "density", "binary", "wave-speed", "confusion", "fields", "probe-signals",
-                      "export-design-gds", "export-design-stl", "verify")
+SINGLE_RUN_FIGURES = ("curves", "density", "binary", "wave-speed", "confusion", "input-spectra", "spectrograms",
+                      "transfer", "fields", "fields-smooth-fabricated", "snapshots", "probe-signals",
+                      "export-design-gds", "export-design-stl", "part3d-design", "verify")
 
 
 def _invoke(*args) -> object:
@@ -60,21 +64,44 @@ def image_sources(html: Path) -> list[str]:
     return re.findall(r'<img[^>]*\ssrc="([^"]+)"', html.read_text())
 
 
+def embedded_figures(html: Path) -> dict[str, bytes]:
+    """Figure id (the name of its copy beside the page) -> the image bytes embedded in the page."""
+    pairs = re.findall(r'<figure id="([^"]+)"><img src="data:image/(?:png|gif);base64,([^"]+)"', html.read_text())
+    return {name: base64.b64decode(data) for name, data in pairs}
+
+
 def test_report_writes_every_figure(report):
     for name in SINGLE_RUN_FIGURES:
         assert_not_blank(report.parent / f"{name}.png")
+    gif = Image.open(report.parent / "fields-animation.gif")
+    assert gif.format == "GIF" and gif.n_frames > 10
 
 
-def test_report_html_references_only_files_beside_it(report):
+def test_report_html_embeds_every_figure_and_references_nothing(report):
     text = report.read_text()
-    sources = image_sources(report)
-    assert {f"{name}.png" for name in SINGLE_RUN_FIGURES} <= set(sources)
-    for src in sources:
-        assert "/" not in src and "\\" not in src, src
-        assert (report.parent / src).is_file(), src
-    assert not re.search(r"https?://", text)
+    figures = embedded_figures(report)
+    assert {f"{name}.png" for name in SINGLE_RUN_FIGURES} | {"fields-animation.gif"} <= set(figures)
+    assert len(figures) == len(image_sources(report))  # every image is embedded
+    for name, data in figures.items():
+        assert data == (report.parent / name).read_bytes(), name  # the page shows what was written beside it
+        assert Image.open(io.BytesIO(data)).size[0] >= 400, name
+    for attribute in re.findall(r'\s(?:src|href)="([^"]*)"', text):
+        assert attribute.startswith(("data:", "#")), attribute
+    assert not re.search(r"https?://|url\(|@import", text)
     assert "<link" not in text and "<script" not in text
-    assert "binary test accuracy" in text and "designer verify results" in text
+    assert "binary test accuracy" in text and "designer verify results" in text and "SHA-256" in text
+    assert "Design-rule check" in text
+
+
+def test_report_shows_progress_and_keeps_quiet(run, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("report"))
+    loud = _invoke("report", copy, "--no-fields")
+    assert loud.exit_code == 0, loud.output
+    stages = [line for line in loud.stderr.splitlines() if line.startswith("report: ")]
+    assert len(stages) >= 4 and "\r" not in loud.stderr
+    quiet = _invoke("report", copy, "--no-fields", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
 
 
 def test_report_of_a_cross_validated_run(run, tmp_path):
@@ -93,11 +120,10 @@ def test_report_of_a_cross_validated_run(run, tmp_path):
     result = _invoke("report", cv, "--no-fields")
     assert result.exit_code == 0, result.output
     html = cv / "report" / "report.html"
-    sources = image_sources(html)
+    figures = embedded_figures(html)
     for name in ("curves-folds", "confusion-folds", "fold-0-curves", "fold-1-binary", "fold-1-confusion"):
-        assert f"{name}.png" in sources, name
+        assert f"{name}.png" in figures, name
         assert_not_blank(cv / "report" / f"{name}.png")
-    assert all((html.parent / s).is_file() for s in sources)
     assert "mean ± std" in html.read_text()
 
 
@@ -140,17 +166,31 @@ def test_unreadable_verify_result_is_reported(run, tmp_path):
     assert result.exit_code == 2 and "verify-design.gds.json" in result.output
 
 
-def test_report_html_renders_in_headless_chromium(report, tmp_path):
+def _screenshot(chromium: str, page: Path, shot: Path, profile: Path) -> np.ndarray:
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--hide-scrollbars", f"--user-data-dir={profile}", f"--screenshot={shot}",
+                    "--window-size=1200,6000", page.resolve().as_uri()], capture_output=True, timeout=120, check=False)
+    assert_not_blank(shot)
+    return imread(shot)[..., :3]
+
+
+def _saturated(rgb: np.ndarray) -> int:
+    """Pixels of strong colour: text and tables are grey, only the figures paint many."""
+    return int(((rgb.max(-1) - rgb.min(-1)) > 0.3).sum())
+
+
+def test_report_html_opens_alone_in_headless_chromium(report, tmp_path):
+    """A copy of report.html alone in an empty folder shows its figures (a page whose images fail does not)."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("no chromium binary on PATH")
-    shot = tmp_path / "shot.png"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,2000",
-                    report.resolve().as_uri()], capture_output=True, timeout=120, check=False)
-    assert_not_blank(shot)
-    rgb = imread(shot)[..., :3]
-    # Text and tables are grey; only the figures paint many saturated pixels.
-    saturated = (rgb.max(-1) - rgb.min(-1)) > 0.3
-    assert saturated.sum() > 2000
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    page = Path(shutil.copy(report, alone / "report.html"))
+    assert [p.name for p in alone.iterdir()] == ["report.html"]
+    broken = alone.parent / "broken.html"
+    broken.write_text(re.sub(r'src="data:[^"]+"', 'src="missing.png"', page.read_text()))
+    shown = _saturated(_screenshot(chromium, page, tmp_path / "shot.png", tmp_path / "profile"))
+    missing = _saturated(_screenshot(chromium, broken, tmp_path / "broken.png", tmp_path / "profile2"))
+    assert shown > 20000 and shown > 20 * max(missing, 1)

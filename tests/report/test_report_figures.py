@@ -1,6 +1,7 @@
 """The report's pure pieces: confusion normalisation, sample choice, labels, fields, HTML, figure anatomy."""
 from __future__ import annotations
 
+import base64
 import math
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 from designer.config import parse_config
 from designer.fab import fab_layout
 from designer.physics import build_medium, layout_from_config, simulate
-from designer.report import curves, fields, maps
+from designer.report import curves, maps, simulate as fields_sim
 from designer.report.html import FigureEntry, Section, Table, render_html
 from tests.conftest import tiny_data
 
@@ -32,7 +33,7 @@ def test_confusion_rows_sum_to_one_and_empty_rows_stay_zero():
 def test_representative_samples_take_the_first_test_recording_of_each_present_class():
     labels = np.array([0, 1, 2, 0, 1, 0, 2])
     # Class 2 has no test recording here, so only classes 0 and 1 are shown.
-    picks = fields.representative_samples(labels, np.array([4, 3, 1, 5]), 3)
+    picks = fields_sim.representative_samples(labels, np.array([4, 3, 1, 5]), 3)
     assert picks.tolist() == [3, 1]
 
 
@@ -57,7 +58,7 @@ def test_field_probe_power_matches_the_reference_engine(cfg):
     binary[r.x0_cells:r.x1_cells, r.y0_cells:r.y1_cells] = rng.random((r.x1_cells - r.x0_cells,
                                                                         r.y1_cells - r.y0_cells)) > 0.5
     signals = [rng.standard_normal(60), rng.standard_normal(45)]
-    run = fields.simulate_fields(cfg, binary, signals, np.array([0, 2]))
+    run = fields_sim.simulate_fields(cfg, binary, signals, np.array([0, 2]))
     layout = layout_from_config(cfg)
     medium = build_medium(torch.as_tensor(binary), cfg, layout)
     for b, s in enumerate(signals):
@@ -82,10 +83,12 @@ def test_every_map_has_a_colour_bar_and_physical_axes(cfg):
         assert [bar.get_ylabel() != "" for bar in ax.child_axes] == [True]
 
 
-def test_html_is_escaped_and_points_only_at_relative_files():
+def test_html_is_escaped_and_embeds_every_image():
+    png = b"\x89PNG\r\n\x1a\n fake bytes"
     page = render_html("run <1>", "sub & title", [
-        Section("Design", "design", (Table("t", (("a", "<b>"),)),), (FigureEntry("binary.png", "B", "x < y"),))])
-    assert 'src="binary.png"' in page and "&lt;b&gt;" in page and "run &lt;1&gt;" in page
+        Section("Design", "design", (Table("t", (("a", "<b>"),)),), (FigureEntry("binary.png", "B", "x < y", png),))])
+    assert f'src="data:image/png;base64,{base64.b64encode(png).decode()}"' in page
+    assert 'src="binary.png"' not in page and "&lt;b&gt;" in page and "run &lt;1&gt;" in page
     assert "http" not in page and '<meta charset="utf-8">' in page
 
 

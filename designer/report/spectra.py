@@ -1,0 +1,115 @@
+"""Spectral figures: the inputs' mean spectra per class, spectrograms, and the probes' transfer spectra.
+
+Every frequency axis shows the signal's frequency (bottom or left) and the
+device's, time_scale times higher (top or right); every time axis the
+signal's and the device's time.
+"""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import spectrogram, welch
+
+from .plotting import colour_bar, device_axis, new_figure, si_scale
+from .simulate import Clock, Transfer
+
+__all__ = ["class_spectra", "class_spectra_figure", "spectrogram_figure", "transfer_figure"]
+
+FLOOR_DB = -60.0  # spectra are drawn down to this far below their peak
+SMOOTH_BINS = 160  # the transfer spectra's bold curves: a running mean over 1/160 of the band
+
+
+def _db(power: np.ndarray, reference: float) -> np.ndarray:
+    return 10 * np.log10(np.maximum(power / reference, 10 ** (FLOOR_DB / 10)))
+
+
+def class_spectra(signals: list[np.ndarray], labels: np.ndarray, n_classes: int,
+                  sample_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mean Welch power spectral density per class: frequencies (F,) in signal Hz and PSDs (K, F).
+
+    Each signal's PSD (Hann segments of up to 256 samples, half overlap) is
+    averaged over the class; a class with no signal is all zero.
+    """
+    n = int(min(256, min(len(s) for s in signals)))
+    freq = np.fft.rfftfreq(n, 1.0 / sample_rate_hz)
+    out = np.zeros((n_classes, len(freq)))
+    counts = np.zeros(n_classes)
+    for s, y in zip(signals, labels):
+        out[y] += welch(np.asarray(s, float), fs=sample_rate_hz, nperseg=n)[1]
+        counts[y] += 1
+    return freq, out / np.maximum(counts, 1)[:, None]
+
+
+def _freq_axes(ax, clock: Clock, max_signal_hz: float) -> float:
+    """Label ``ax``'s x axis in signal frequency; the top axis in device frequency. Returns the x scale used."""
+    scale, label = si_scale(max_signal_hz, "Hz")
+    ax.set_xlabel(f"frequency ({label}, signal)")
+    device_axis(ax, scale * clock.time_scale, max_signal_hz / scale, "frequency", "Hz")
+    return scale
+
+
+def class_spectra_figure(freq_hz: np.ndarray, psd: np.ndarray, classes: tuple[str, ...], clock: Clock,
+                         band: dict | None, title: str) -> Figure:
+    """Mean power spectrum of each class's inputs in dB, with the model's valid band shaded."""
+    fig = new_figure(8.0, 4.4)
+    ax = fig.subplots()
+    scale = _freq_axes(ax, clock, float(freq_hz[-1]))
+    reference = float(psd.max()) or 1.0
+    for k, name in enumerate(classes):
+        ax.plot(freq_hz / scale, _db(psd[k], reference), lw=1.2, label=name)
+    if band:
+        lo, hi = band["band_min_hz"] / clock.time_scale, band["band_max_hz"] / clock.time_scale
+        ax.axvspan(lo / scale, min(hi, freq_hz[-1]) / scale, color="tab:green", alpha=0.08,
+                   label="valid band of the model")
+    ax.set(ylabel="power spectral density (dB re peak)", ylim=(FLOOR_DB, 3), xlim=(0, freq_hz[-1] / scale))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, title="class", title_fontsize=8, ncols=2 if len(classes) > 6 else 1)
+    ax.set_title(title)
+    return fig
+
+
+def spectrogram_figure(signals: list[np.ndarray], captions: list[str], clock: Clock, title: str) -> Figure:
+    """One spectrogram per signal (dB re each one's peak), signal and device time and frequency on the axes."""
+    cols = min(len(signals), 3)
+    rows = -(-len(signals) // cols)
+    fig = new_figure(4.6 * cols, 3.6 * rows + 0.5)
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    fs = clock.sample_rate_hz
+    for ax, s, caption in zip(axes, signals, captions):
+        n = int(min(128, len(s)))
+        f, t, sxx = spectrogram(np.asarray(s, float), fs=fs, nperseg=n, noverlap=n * 3 // 4)
+        fscale, flabel = si_scale(fs / 2, "Hz")
+        image = ax.pcolormesh(1e3 * t, f / fscale, _db(sxx, float(sxx.max()) or 1.0), shading="auto",
+                              cmap="magma", vmin=FLOOR_DB, vmax=0)
+        ax.set(xlabel="time (ms, signal)", ylabel=f"frequency ({flabel}, signal)", title=caption)
+        device_axis(ax, 1e-3 / clock.time_scale, 1e3 * len(s) / fs, "time", "s")
+        colour_bar(fig, ax, image, label="dB re peak")
+    for ax in axes[len(signals):]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    return fig
+
+
+def transfer_figure(transfer: Transfer, classes: tuple[str, ...], title: str) -> Figure:
+    """|H_p(f)|^2 of each probe in dB re the largest, over the signal band (signal and device frequency).
+
+    Faint: the spectrum itself; bold: its running mean over 1/160 of the
+    band, which is what a broadband input's power weighs.
+    """
+    fig = new_figure(8.0, 4.4)
+    ax = fig.subplots()
+    f = transfer.signal_hz
+    scale = _freq_axes(ax, transfer.clock, float(f[-1]))
+    reference = float(transfer.power.max()) or 1.0
+    width = max(1, len(f) // SMOOTH_BINS)
+    for p, curve in enumerate(transfer.power):
+        name = classes[p] if p < len(classes) else f"probe {p}"
+        line, = ax.plot(f / scale, _db(curve, reference), lw=0.6, alpha=0.35)
+        ax.plot(f / scale, _db(uniform_filter1d(curve, width), reference), lw=1.5, color=line.get_color(),
+                label=f"probe {name}")
+    ax.set(ylabel="|H_p(f)|² (dB re largest)", ylim=(FLOOR_DB, 3), xlim=(0, f[-1] / scale))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncols=2 if len(classes) > 6 else 1)
+    ax.set_title(title)
+    return fig
