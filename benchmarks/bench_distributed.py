@@ -69,7 +69,7 @@ def extrapolate(record: dict, epoch: float, ranks: int, bandwidth: float, latenc
     t_item = record["gradient_seconds"] / (steps * max(mine, 1))
     batches_done = max(record["evaluation_batches"], 1)
     t_batch = record["evaluation_seconds"] / batches_done
-    batches = record["evaluation_batches"] * w  # round robin: rank 0 takes the first of every w
+    batches = record["evaluation_batches_total"]
     rest = epoch - record["gradient_seconds"] - record["evaluation_seconds"] - record["communication_seconds"]
     slot = record["gradient_bytes"] / (steps * w * math.ceil(items / w)) if w > 1 else 0.0
     compute = steps * math.ceil(items / ranks) * t_item + math.ceil(batches / ranks) * t_batch
@@ -105,16 +105,17 @@ def main() -> None:
           f"({record['items_per_step']} gradient items, {steps} steps), evaluation {record['evaluation_bytes'] / 1024:.1f} "
           f"KiB all-reduced, {record['communication_seconds']:.2f} s in collectives (waits for the other rank included)")
     print(f"rank 0's time: gradient items {record['gradient_seconds']:.1f} s, evaluation batches "
-          f"{record['evaluation_seconds']:.1f} s ({record['evaluation_batches']} of {2 * record['evaluation_batches']}), "
+          f"{record['evaluation_seconds']:.1f} s ({record['evaluation_batches']} of {record['evaluation_batches_total']}), "
           f"the rest {e2 - record['gradient_seconds'] - record['evaluation_seconds'] - record['communication_seconds']:.1f} s")
     print(f"extrapolated seconds per epoch on N ranks of one core each (a machine like this one holds 2), "
           f"{args.bandwidth * 8 / 1e9:g} Gb/s, {args.latency * 1e6:g} us per collective; a {FOLDS}-fold protocol "
           f"runs min({FOLDS}, N) rank groups, the slowest with ceil({FOLDS} / groups) folds:")
-    print(f"  {'N':>3s}  {'one split':>9s}  {FOLDS}-fold protocol (all folds)")
-    for n in RANKS:
-        groups = min(FOLDS, n)
-        protocol = math.ceil(FOLDS / groups) * extrapolate(record, e2, n // groups, args.bandwidth, args.latency)
-        print(f"  {n:3d}  {extrapolate(record, e2, n, args.bandwidth, args.latency):8.1f}s  {protocol:8.1f} s")
+    print(f"  {'N':>3s}  {'one split':>9s}  speed-up  {FOLDS}-fold protocol (all folds)  speed-up")
+    single = [extrapolate(record, e2, n, args.bandwidth, args.latency) for n in RANKS]
+    protocol = [math.ceil(FOLDS / min(FOLDS, n)) * extrapolate(record, e2, n // min(FOLDS, n), args.bandwidth,
+                                                                 args.latency) for n in RANKS]
+    for n, one_split, folds in zip(RANKS, single, protocol):
+        print(f"  {n:3d}  {one_split:8.1f}s  {single[0] / one_split:7.2f}x  {folds:19.1f} s  {protocol[0] / folds:7.2f}x")
 
 
 if __name__ == "__main__":

@@ -111,7 +111,10 @@ def work_items(variants: int, batch: int, time_domain: bool) -> list[tuple[int, 
 
 @dataclass
 class Traffic:
-    """One fold's collectives on one rank: payload bytes as gathered or reduced, and where the time went."""
+    """One fold's collectives on one rank: payload bytes as gathered or reduced, and where the time went.
+
+    ``evaluation_batches`` counts the batches this rank computed, ``evaluation_batches_total`` the group's.
+    """
 
     steps: int = 0
     items_per_step: int = 0
@@ -119,6 +122,7 @@ class Traffic:
     evaluation_bytes: int = 0
     control_bytes: int = 0
     evaluation_batches: int = 0
+    evaluation_batches_total: int = 0
     gradient_seconds: float = 0.0
     evaluation_seconds: float = 0.0
     communication_seconds: float = 0.0
@@ -234,6 +238,7 @@ class Group:
             if i % self.size == self.rank:
                 local[i] = compute(batch)
         self.traffic.evaluation_batches += len(local)
+        self.traffic.evaluation_batches_total += len(kept)
         self.traffic.evaluation_seconds += time.perf_counter() - tick
         offsets = np.concatenate([[0], np.cumsum([len(indices) for _, indices in kept])]).astype(int)
         buffer = torch.zeros((int(offsets[-1]), probes), dtype=dtype, device=self.device)
