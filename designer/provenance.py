@@ -122,7 +122,8 @@ def design_meta(cfg: Config, split: Split, corpus: Corpus, ls: dict, final: dict
                   "steps_per_sample": cfg.steps_per_sample},
         "model": t.model,
         "versions": versions(),
-        "runtime": runtime(extra.get("engine", "unknown"), extra.get("device", "unknown")),
+        "runtime": {**runtime(extra.get("engine", "unknown"), extra.get("device", "unknown")),
+                    "distributed": extra.get("distributed")},
         "command": " ".join(sys.argv),
         "placement": placement(cfg),
         "split": {

@@ -10,14 +10,15 @@ speakers is one line, not a crash after hours of training.
 """
 from __future__ import annotations
 
+import contextlib
 import math
-
+import os
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from . import budget, jsonio, rundir
+from . import budget, distributed, jsonio, rundir
 from .config import Config
 from .data import Corpus, Split, load_corpus, make_split
 from .design import atomic_write_text
@@ -77,33 +78,62 @@ def optimize(cfg: Config, out: Path, resume: bool = False, echo: Progress | Call
     """Run ``cfg`` into ``out``: one design, or one per fold with a summary.
 
     ``after`` (the CLI's export-and-verify step) is called with the summary
-    while the folder is still locked, and its result is returned.
+    while the folder is still locked, and its result is returned. Under
+    torchrun (:mod:`designer.distributed`) the folds and the training steps
+    are shared by the ranks; rank 0 alone locks the folder, reports progress,
+    writes the summary and calls ``after``; every rank returns the summary.
     """
+    with distributed.launch(device or cfg.simulation.device) as world:
+        if world is None:
+            return _optimize(cfg, out, resume, as_progress(echo), engine, device, config_data, after, None)
+        out = Path(world.broadcast_text(os.path.abspath(out) if world.main else None))
+        return _optimize(cfg, out, resume, as_progress(echo if world.main else None), engine, device, config_data,
+                         after if world.main else None, world)
+
+
+def _optimize(cfg, out, resume, progress: Progress, engine, device, config_data, after, world) -> dict:
     from .band import band_report, check_band
 
-    # Everything that can refuse the run does so before the folder is created: bad data leave no output.
-    if not resume:
-        rundir.check_fresh(out)
-    estimate = check_budget(cfg, engine, device)
-    corpus = load_corpus(cfg.data)
-    splits = make_splits(cfg, corpus)
-    band = band_report(corpus.signals, cfg)
-    warning = check_band(band, cfg)  # refuses signals the physical model does not describe
-    with rundir.locked(out):
-        if resume:
-            for folder in (out, *sorted(p for p in out.glob("fold-*") if p.is_dir())):
-                rundir.remove_stale_temps(folder)
-        else:
+    def prepare():
+        # Everything that can refuse the run does so before the folder is created: bad data leave no output.
+        if not resume:
             rundir.check_fresh(out)
-        progress = as_progress(echo)
+        estimate = check_budget(cfg, engine, device)
+        corpus = load_corpus(cfg.data)
+        splits = make_splits(cfg, corpus)
+        band = band_report(corpus.signals, cfg)
+        warning = check_band(band, cfg)  # refuses signals the physical model does not describe
+        return estimate, corpus, splits, band, warning
+
+    estimate, corpus, splits, band, warning = prepare() if world is None else world.everyone(prepare)
+    with contextlib.ExitStack() as stack:
+        def take_folder():
+            stack.enter_context(rundir.locked(out))
+            if resume:
+                for folder in (out, *sorted(p for p in out.glob("fold-*") if p.is_dir())):
+                    rundir.remove_stale_temps(folder)
+            else:
+                rundir.check_fresh(out)
+
+        if world is None:
+            take_folder()
+        else:
+            world.on_main(take_folder)
+            world.same_folder(out, rundir.LOCK_NAME)
         progress.line(f"band: {band.line()}")
         if warning:
             progress.line(warning)
         progress.line(f"estimate: about {estimate.mib():.0f} MiB at the peak ({estimate.detail}); "
                       f"roughly {_epoch_seconds(cfg, corpus, splits[0], engine):.2g} s per epoch on 2 cores")
-        summary = {"folds": _train_folds(cfg, corpus, splits, out, resume, progress, engine, device,
-                                         {"config": config_data or {}, "band": band.as_dict()})}
+        extra = {"config": config_data or {}, "band": band.as_dict()}
+        if world is None:
+            folds = _train_folds(cfg, corpus, splits, out, resume, progress, engine, device, extra)
+        else:
+            folds = _train_folds_parallel(cfg, corpus, splits, out, resume, progress, engine, device, extra, world)
+        summary = {"folds": folds}
         summary.update(_mean_std(summary["folds"]))
+        if world is not None and not world.main:
+            return summary
         atomic_write_text(out / "summary.json", jsonio.dumps(summary, indent=2))
         return after(summary) if after else summary
 
@@ -132,6 +162,23 @@ def _train_folds(cfg, corpus, splits, out, resume, progress: Progress, engine, d
         results.append(train_fold(cfg, corpus, split, out / f"fold-{split.fold}", resume, progress, engine, device,
                                   extra))
     return results
+
+
+def _train_folds_parallel(cfg, corpus, splits, out, resume, progress: Progress, engine, device, extra,
+                          world) -> list[dict]:
+    """Every fold, trained by rank groups (:meth:`designer.distributed.World.fold_group`); every rank gets all results."""
+    group, index, leaders = world.fold_group(len(splits))
+    if len(leaders) > 1:
+        progress.line(f"{world.size} ranks in {len(leaders)} groups; this output follows rank 0's folds")
+    results: list[dict | None] = [None] * len(splits)
+    for i, split in enumerate(splits):
+        if i % len(leaders) != index:
+            continue
+        if cfg.training.folds:
+            progress.line(f"fold {split.fold + 1}/{cfg.training.folds}")
+        folder = out / f"fold-{split.fold}" if cfg.training.folds else out
+        results[i] = train_fold(cfg, corpus, split, folder, resume, progress, engine, device, extra, group.fresh())
+    return [world.broadcast_json(results[i], leaders[i % len(leaders)]) for i in range(len(splits))]
 
 
 def _mean_std(results: list[dict]) -> dict:

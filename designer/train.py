@@ -28,6 +28,7 @@ from .data import Corpus, Split, batches, ring_down_steps, with_ring_down
 from .data.record import check_fits
 from .density import DensityModel, fabricated_coverage, make_density_model
 from .design import atomic_write_text, save_design
+from .distributed import Group, batch_powers, plain_record, time_domain, work_items
 from .drive import Drive, drive_for
 from .errors import DesignerError
 from .metrics import accuracy, confusion_matrix, cross_entropy, log_probabilities
@@ -53,6 +54,7 @@ class Problem:
     dtype: torch.dtype
     drive: Drive
     solves: dict = field(default_factory=dict, compare=False, repr=False)  # spectral solves, by design
+    group: Group | None = None  # the ranks sharing this fold's steps and evaluations (designer.distributed)
 
 
 def _to(layout: Layout, device, dtype) -> Layout:
@@ -121,11 +123,13 @@ def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.T
 
     On a refined problem (``make_problem(refine=K)``) the drive chain gives K
     times more steps per sample, so the same signals drive the finer grid.
+    Under a rank group (``problem.group``) the batches are shared by its ranks.
     """
     losses, preds, labels, idx, logp = [], [], [], [], []
     ring_down = ring_down_steps(problem.cfg, corpus)
-    for x, y, chunk, lengths in batches(corpus, indices, batch_size, window, dtype=problem.dtype, ring_down=ring_down):
-        power = probe_power(problem, rho, x, lengths)
+    every = batches(corpus, indices, batch_size, window, dtype=problem.dtype, ring_down=ring_down)
+    for y, chunk, power in batch_powers(problem.group, every, lambda b: probe_power(problem, rho, b.inputs, b.lengths),
+                                        problem.layout.probe_weights.shape[0], problem.dtype):
         lp = log_probabilities(power).cpu()
         losses.append(float(cross_entropy(power, y.to(problem.device))) * len(chunk))
         preds.append(lp.argmax(-1).numpy())
@@ -219,17 +223,29 @@ def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, 
     With ``training.speed_jitter`` = j each variant sees every wave speed
     scaled by its own draw of 1 + U(-j, j) from ``jitter``: the design may not
     lean on a resonance placed to a fraction of a percent, which neither air
-    (0.17 % per kelvin) nor the grid's dispersion holds.
+    (0.17 % per kelvin) nor the grid's dispersion holds. Under a rank group
+    the step's work items are shared out (:mod:`designer.distributed`).
     """
     variants = problem.density.training(theta, beta, epoch)
     j = problem.cfg.training.speed_jitter
-    total = 0.0
-    for rho in variants:
-        scale = 1.0 + float(jitter.uniform(-j, j)) if j and jitter is not None else 1.0
-        part = cross_entropy(probe_power(problem, rho, x, lengths, scale), y) / len(variants)
-        part.backward(retain_graph=True)  # the variants share the filter's graph
-        total += float(part.detach())
-        del part
+    scales = [1.0 + float(jitter.uniform(-j, j)) if j and jitter is not None else 1.0 for _ in variants]
+
+    def loss_of(v: int, rows: slice | None = None) -> torch.Tensor:
+        if rows is None:  # the whole batch
+            return cross_entropy(probe_power(problem, variants[v], x, lengths, scales[v]), y) / len(variants)
+        power = probe_power(problem, variants[v], x[rows], None if lengths is None else lengths[rows], scales[v])
+        return cross_entropy(power, y[rows]) * ((rows.stop - rows.start) / x.shape[0]) / len(variants)
+
+    if problem.group is not None:
+        items = work_items(len(variants), x.shape[0], time_domain(problem.engine, problem.cfg))
+        total = problem.group.gradient(theta, items, loss_of)
+    else:
+        total = 0.0
+        for v in range(len(variants)):
+            part = loss_of(v)
+            part.backward(retain_graph=True)  # the variants share the filter's graph
+            total += float(part.detach())
+            del part
     penalty = problem.density.penalty(theta, beta)
     if isinstance(penalty, torch.Tensor):
         penalty.backward()
@@ -254,19 +270,21 @@ def _check_record(record: dict, folder: Path) -> None:
 
 def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: bool = False,
                echo: Progress | Callable[[str], None] | None = None, engine: str | None = None,
-               device: str | None = None, extra_meta: dict | None = None) -> dict:
+               device: str | None = None, extra_meta: dict | None = None, group: Group | None = None) -> dict:
     """Train one fold into ``folder``; returns the final metrics.
 
     ``corpus`` may be any :class:`~designer.data.Corpus`, loaded or made in
     code; a corpus the config does not describe is stored beside the design,
     so the run can be exported, verified and reported like any other.
     ``echo``: a :class:`~designer.progress.Progress`, a callable taking
-    whole lines, or None (silent).
+    whole lines, or None (silent). ``group``: the ranks that share the fold
+    (:mod:`designer.distributed`); its leader alone writes ``folder``.
     """
     check_fits(cfg, corpus)
     cfg = with_ring_down(cfg, corpus)
     folder.mkdir(parents=True, exist_ok=True)
-    problem = make_problem(cfg, engine=engine, device=device)
+    problem = dataclasses.replace(make_problem(cfg, engine=engine, device=device), group=group)
+    writes = group is None or group.leader
     progress = as_progress(echo)
     t = cfg.training
     theta = _initial_theta(problem).requires_grad_(True)
@@ -277,7 +295,8 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
                                   else (0, [], []))
     if start:
         progress.line(f"resuming {folder} after epoch {start - 1}")
-        atomic_write_text(folder / "history.csv", _history_csv(history))  # a kill may have left it one behind
+        if writes:
+            atomic_write_text(folder / "history.csv", _history_csv(history))  # a kill may have left it one behind
     if start >= t.epochs and history and selected.epoch in (None, t.epochs - 1):
         # Nothing left to train and the last epoch is shipped: evaluate it afresh, so its
         # metrics describe the binary design this code draws and exports. (A selected
@@ -307,6 +326,8 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
                 _check_finite(loss, theta.grad, folder, f"epoch {epoch + 1}, batch {b + 1}", "loss or its gradient")
                 opt.step()
                 _check_finite(0.0, theta.detach(), folder, f"epoch {epoch + 1}, batch {b + 1}", "latent design")
+                if problem.group is not None:
+                    problem.group.check_same(theta, f"epoch {epoch + 1}, batch {b + 1}")
                 running += loss * len(chunk)
                 seen += len(chunk)
                 bar.update(loss=f"{running / seen:.4f}")
@@ -327,8 +348,9 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
         _check_record(record, folder)
         history.append(record)
         confusions.append(conf)
-        save_checkpoint(folder, epoch, theta, opt, history, confusions, selected, fingerprint)
-        atomic_write_text(folder / "history.csv", _history_csv(history))
+        if writes:
+            save_checkpoint(folder, epoch, theta, opt, history, confusions, selected, fingerprint)
+            atomic_write_text(folder / "history.csv", _history_csv(history))
         progress.line(_summary_line(record))
     if selected.epoch is not None and selected.epoch != t.epochs - 1:
         progress.line(f"  final design: epoch {selected.epoch + 1} (fabricated training loss {selected.loss:.4f})")
@@ -420,10 +442,14 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
     for name, values in arrays.items():
         if values.dtype.kind == "f" and not np.isfinite(values).all():
             raise DesignerError(f"{folder}: the final design's {name} is not finite; nothing was shipped")
+    if problem.group is not None and not problem.group.leader:
+        return final
     ls = problem.density.lengthscale(binary, smooth)
     engine = next((name for name, run in ENGINES.items() if run is problem.engine), problem.cfg.simulation.engine)
+    launch = plain_record() if problem.group is None else problem.group.record()
     meta = provenance.design_meta(cfg, split, corpus, ls, final, history,
-                                  {**extra_meta, "engine": engine, "device": str(problem.device)}, folder)
+                                  {**extra_meta, "engine": engine, "device": str(problem.device),
+                                   "distributed": launch}, folder)
     meta["metrics"]["confusions"] = confusions  # per epoch: rows true, columns predicted
     save_design(folder, arrays, meta)
     return final

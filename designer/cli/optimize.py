@@ -75,11 +75,14 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, template_na
         progress.line(f"exporting and verifying {', '.join(exports)}")
         return fabricate_run(out, tuple(exports), summary)
 
+    from ..distributed import is_main_process
+
     started = time.perf_counter()
     summary = run(cfg, out, resume=resume, echo=progress, config_data=raw,
                   after=export_and_verify if exports else None)
-    _print_summary(out, summary, time.perf_counter() - started)
-    _warn(out)
+    if is_main_process():  # under torchrun, rank 0 speaks for the run
+        _print_summary(out, summary, time.perf_counter() - started)
+        _warn(out)
 
 
 def _point_at_data(raw: dict, data: Path) -> None:
