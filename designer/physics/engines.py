@@ -25,10 +25,13 @@ def _fused(medium, *args, **kwargs):
     return simulate_fused(medium, *args, **kwargs)
 
 
-def _fused_traces(*args, **kwargs):
-    from .fused import simulate_traces_fused
+def _fused_traces(medium, *args, **kwargs):
+    if medium.ndim == 3:
+        from .fused3d import simulate_traces_fused3d as simulate_traces_fused
+    else:
+        from .fused import simulate_traces_fused
 
-    return simulate_traces_fused(*args, **kwargs)
+    return simulate_traces_fused(medium, *args, **kwargs)
 
 
 def _impulse(medium, *args, **kwargs):
