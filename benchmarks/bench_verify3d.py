@@ -1,6 +1,6 @@
 """Time `designer verify PART.stl --3d`: the printed part in 3D against its 2D map, on the design's test set.
 
-    python benchmarks/bench_verify3d.py RUN/design.stl [--engine auto|fused|impulse] [--refine K]
+    python benchmarks/bench_verify3d.py RUN/design.stl [--run RUN] [--engine auto|fused|impulse] [--refine K]
 
 Prints, in one run: the 2D and 3D accuracies, their per-sample agreement, the
 3D domain, the wall time of each and the 3D engine's throughput in cell-steps
@@ -21,14 +21,15 @@ from designer.verify import verify  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stl", type=Path)
+    parser.add_argument("--run", type=Path, default=None, help="the run folder (default: the file's folder)")
     parser.add_argument("--engine", default=None)
     parser.add_argument("--refine", type=int, default=1)
     args = parser.parse_args()
     start = time.perf_counter()
-    flat = verify(args.stl, refine=args.refine, engine=args.engine)
+    flat = verify(args.stl, run=args.run, refine=args.refine, engine=args.engine)
     seconds_2d = time.perf_counter() - start
     start = time.perf_counter()
-    result = verify(args.stl, refine=args.refine, engine=args.engine, three_d=True)
+    result = verify(args.stl, run=args.run, refine=args.refine, engine=args.engine, three_d=True)
     total_3d = time.perf_counter() - start
     d = result.three_d
     nx, ny, nz = d["shape_cells"]

@@ -36,7 +36,7 @@ class GridSpec:
     nx: int
     ny: int
     absorber_cells: int = 20
-    absorber_strength: float = 0.5
+    absorber_strength: float = 0.5  # peak b dt at the template's time step (Config.absorber_per_step)
     absorber_profile: str = "polynomial"
     absorber_order: float = 2.0
 
@@ -193,6 +193,16 @@ class Config:
     def dt_s(self) -> float:
         """Device time step: ``steps_per_sample`` steps per signal sample, time-scaled."""
         return 1.0 / (self.data.sample_rate_hz * self.time_scale * self.steps_per_sample)
+
+    def absorber_per_step(self, refine: int = 1) -> float:
+        """Peak absorber damping b dt per step of this run's time step.
+
+        ``grid.absorber_strength`` is b dt at the template's own time step
+        (its ``steps_per_sample``, no refinement); b, the damping rate, is
+        what absorbs, so a run with K times more steps per sample (or a grid
+        refined K times) damps K times less per step and absorbs the same.
+        """
+        return self.grid.absorber_strength * self.template.steps_per_sample / (self.steps_per_sample * refine)
 
     def replace(self, **sections) -> "Config":
         return dataclasses.replace(self, **sections)

@@ -129,7 +129,7 @@ def _z_damping(stack: Stack, cfg: Config, refine: int) -> torch.Tensor:
     z = torch.zeros(stack.nz, dtype=torch.float64)
     if stack.absorber:
         depth = (torch.arange(stack.absorber, 0, -1, dtype=torch.float64) - 0.5) / stack.absorber
-        ramp = (g.absorber_strength / refine) * PROFILES[g.absorber_profile](depth, g.absorber_order)
+        ramp = cfg.absorber_per_step(refine) * PROFILES[g.absorber_profile](depth, g.absorber_order)
         z[:stack.absorber] = ramp
         z[-stack.absorber:] = ramp.flip(0)
     return z

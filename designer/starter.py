@@ -131,7 +131,7 @@ template = "{t.name}"
 nx = {nx}                       # cells along x ({nx * h:g} {u})
 ny = {ny}                        # cells along y ({ny * h:g} {u})
 absorber_cells = 15            # width of the absorbing layer on every side
-absorber_strength = 0.5        # peak damping per time step
+absorber_strength = 0.5        # peak damping per time step (at the template's time step)
 absorber_profile = "polynomial"  # polynomial | cosine
 absorber_order = 2.0
 

@@ -107,7 +107,7 @@ def layout_from_config(cfg: Config, refine: int = 1) -> Layout:
     g = cfg.grid
     # A frame around the domain stands behind the absorber: the layer ends at its inner face.
     inset = w if cfg.template.printing.frame_around == "domain" else 0
-    damping = damping_profile((nx, ny), g.absorber_cells * k, g.absorber_strength / k,
+    damping = damping_profile((nx, ny), g.absorber_cells * k, cfg.absorber_per_step(k),
                               g.absorber_profile, g.absorber_order, inset=inset)
     loss = fluid_loss_per_step(cfg, k)
     fluid_loss = torch.full((nx, ny), loss, dtype=torch.float64) if loss else None
