@@ -1,7 +1,8 @@
 """Wave-field figures of the trained device (Hughes et al. 2019, Fig. 3 G-I): intensity, snapshots, probe signals.
 
-The fields come from :mod:`designer.report.simulate`; time axes show the
-signal's time (bottom) and the device's (top).
+The fields come from :mod:`designer.report.simulate` (time steps) or, for a
+spectral template, :mod:`designer.report.frequency_domain` (intensity maps
+only); time axes show the signal's time (bottom) and the device's (top).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from matplotlib.figure import Figure
 import fabrication as fab
 
 from .plotting import colour_bar, device_axis, draw_layout, map_figsize, new_figure, show_map, si_scale
+from .frequency_domain import IntensityMaps
 from .simulate import FieldRun
 
 __all__ = ["DECADES", "caption", "intensity_figure", "smooth_fabricated_figure", "snapshot_steps",
@@ -21,7 +23,7 @@ __all__ = ["DECADES", "caption", "intensity_figure", "smooth_fabricated_figure",
 DECADES = 4
 
 
-def caption(run: FieldRun, b: int, classes: tuple[str, ...]) -> str:
+def caption(run: FieldRun | IntensityMaps, b: int, classes: tuple[str, ...]) -> str:
     true, pred = classes[run.labels[b]], classes[run.predicted[b]]
     return f"class {true} -> probe {pred} ({'correct' if true == pred else 'wrong'})"
 
@@ -46,7 +48,7 @@ def _log_norm(*intensities: np.ndarray) -> LogNorm:
     return LogNorm(vmin=vmax * 10.0**-DECADES, vmax=vmax)
 
 
-def intensity_figure(run: FieldRun, binary: np.ndarray, layout: fab.Layout, classes: tuple[str, ...],
+def intensity_figure(run: FieldRun | IntensityMaps, binary: np.ndarray, layout: fab.Layout, classes: tuple[str, ...],
                      title: str) -> Figure:
     """Sum over time of u^2, log colour scale shared by the panels, design outline and probes drawn on."""
     w, h, rows, cols = map_figsize(layout, len(run.labels))
@@ -62,8 +64,8 @@ def intensity_figure(run: FieldRun, binary: np.ndarray, layout: fab.Layout, clas
     return fig
 
 
-def smooth_fabricated_figure(smooth: FieldRun, fabricated: FieldRun, binary: np.ndarray, layout: fab.Layout,
-                             classes: tuple[str, ...], title: str) -> Figure:
+def smooth_fabricated_figure(smooth: FieldRun | IntensityMaps, fabricated: FieldRun | IntensityMaps,
+                             binary: np.ndarray, layout: fab.Layout, classes: tuple[str, ...], title: str) -> Figure:
     """Σ u² of the smooth design (left) and of the fabricated one (right), one row per recording, one scale."""
     n = len(smooth.labels)
     w, h, _, _ = map_figsize(layout, 2, max_cols=2)

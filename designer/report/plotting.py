@@ -114,16 +114,18 @@ def si_scale(value: float, unit: str) -> tuple[float, str]:
     return scale, f"{prefix}{unit}"
 
 
-def device_axis(ax, factor: float, primary_max: float, quantity: str, unit: str, which: str = "x"):
-    """A secondary axis (top or right) in the device's own units: device value = primary value * ``factor``.
+def device_axis(ax, factor: float, primary_max: float, quantity: str, unit: str, which: str = "x",
+                offset: float = 0.0):
+    """A secondary axis (top or right) in the device's units: device value = primary value * ``factor`` + ``offset``.
 
     ``factor`` converts the primary axis's numbers (e.g. ms of signal) into
-    the device's SI unit (s); the label gets the SI prefix that suits
-    ``primary_max`` on the device scale.
+    the device's SI unit (s); ``offset`` (in that unit) is a carrier's
+    frequency. The label gets the SI prefix that suits ``primary_max`` on the
+    device scale.
     """
-    scale, label = si_scale(primary_max * factor, unit)
-    k = factor / scale
-    functions = (lambda x: x * k, lambda y: y / k)
+    scale, label = si_scale(primary_max * factor + offset, unit)
+    k, b = factor / scale, offset / scale
+    functions = (lambda x: x * k + b, lambda y: (y - b) / k)
     axis = ax.secondary_xaxis("top", functions=functions) if which == "x" else \
         ax.secondary_yaxis("right", functions=functions)
     (axis.set_xlabel if which == "x" else axis.set_ylabel)(f"{quantity} ({label}, device)")

@@ -2,7 +2,9 @@
 
 Each topic function takes the fold and an ``emit(figure, name, title,
 caption)`` that stores a figure and returns its page entry; it returns the
-topic's (heading, tables, figures).
+topic's (heading, tables, figures). The response and the fields of a
+spectral template come from its per-frequency solves
+(:mod:`designer.report.frequency_domain`), of the others from time steps.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from fabrication.spec import MM_PER_UNIT
 from ..data import Corpus, ring_down_steps
 from ..progress import Progress
 from ..verify import read_part
-from . import animation, curves, fields, maps, solid, spectra, tables
+from . import animation, curves, fields, frequency_domain, maps, solid, spectra, tables
 from .html import FigureEntry, Table
 from .run import Fold
 from .simulate import clock_of, representative_samples, simulate_fields, transfer_spectra
@@ -58,8 +60,9 @@ def fold_topics(ctx: Context) -> list[tuple[str, tuple[Table, ...], tuple[Figure
     else:
         picks = representative_samples(ctx.corpus.labels, np.asarray(ctx.fold.design.arrays["test_indices"]),
                                        len(ctx.fold.classes))
-        topics += [("Inputs", (), _inputs(ctx, picks)), ("Device response", (), _response(ctx)),
-                   ("Fields", (), _fields(ctx, picks))]
+        response, fields_ = (_node_response, _node_fields) if ctx.fold.cfg.template.spectral else (_response, _fields)
+        topics += [("Inputs", (), _inputs(ctx, picks)), ("Device response", (), response(ctx)),
+                   ("Fields", *fields_(ctx, picks))]
     topics.append(("Fabrication", *_fabrication(ctx)))
     return topics
 
@@ -119,13 +122,14 @@ def _inputs(ctx: Context, picks: np.ndarray) -> tuple[FigureEntry, ...]:
                                       len(fold.classes), clock.sample_rate_hz)
     band = fold.design.meta.get("band")
     captions = [f"class {fold.classes[corpus.labels[i]]}" for i in picks]
+    top = (f"the optical frequency it lands at (carrier + {clock.time_scale:g} f)" if clock.carrier_hz
+           else f"the device's ({clock.time_scale:g} times higher)")
     return (
         ctx.emit(spectra.class_spectra_figure(freq, psd, fold.classes, clock, band,
                                               f"Input spectra per class{ctx.where}"),
                  f"{ctx.prefix}input-spectra", "Input spectra per class",
                  f"Mean power spectral density (Welch) of {len(chosen)} input signals, per class, in dB below the "
-                 f"peak; bottom axis the signal's frequency, top axis the device's ({clock.time_scale:g} times "
-                 f"higher); shaded: the model's valid band."),
+                 f"peak; bottom axis the signal's frequency, top axis {top}; shaded: the model's valid band."),
         ctx.emit(spectra.spectrogram_figure([corpus.signals[i] for i in picks], captions, clock,
                                             f"Spectrograms{ctx.where}"),
                  f"{ctx.prefix}spectrograms", "Spectrograms",
@@ -154,10 +158,10 @@ def _fabricated(fold: Fold) -> np.ndarray:
     return arrays["fabricated"] if "fabricated" in arrays else arrays["binary"]
 
 
-def _fields(ctx: Context, picks: np.ndarray) -> tuple[FigureEntry, ...]:
+def _fields(ctx: Context, picks: np.ndarray) -> tuple[tuple[Table, ...], tuple[FigureEntry, ...]]:
     fold, corpus, p, where = ctx.fold, ctx.corpus, ctx.prefix, ctx.where
     if len(picks) == 0:
-        return ()
+        return (), ()
     ring_down = ring_down_steps(fold.cfg, corpus)  # the zero input that follows each signal in training
     signals = [np.pad(corpus.signals[i], (0, ring_down)) for i in picks]
     ctx.say(f"wave fields ({len(picks)} recordings, fabricated and smooth design)")
@@ -167,7 +171,7 @@ def _fields(ctx: Context, picks: np.ndarray) -> tuple[FigureEntry, ...]:
     speakers = ", ".join(str(corpus.speakers[i]) for i in picks)
     ctx.say("field figures and animation")
     gif = animation.field_animation(fab_run, layout, c, f"Field u, fabricated design{where}")
-    return (
+    return (), (
         ctx.emit(fields.intensity_figure(fab_run, binary, layout, c, f"Time-integrated intensity, fabricated{where}"),
                  f"{p}fields", "Wave intensity",
                  f"Sum over time of u² for the first test recording of each class (groups {speakers}), log scale "
@@ -187,6 +191,49 @@ def _fields(ctx: Context, picks: np.ndarray) -> tuple[FigureEntry, ...]:
         ctx.emit(fields.probe_signal_figure(fab_run, c, f"Probe signals{where}"), f"{p}probe-signals",
                  "Probe signals", "Running integral of each probe's u² against time, as a share of the final total: "
                                   "the probe that ends highest is the predicted class."),
+    )
+
+
+def _node_response(ctx: Context) -> tuple[FigureEntry, ...]:
+    fold = ctx.fold
+    ctx.say("transfer spectra (one solve per frequency)")
+    transfer = frequency_domain.transfer_at_nodes(fold.cfg, _fabricated(fold))
+    return (ctx.emit(spectra.node_transfer_figure(transfer, fold.classes, f"Probe transfer spectra{ctx.where}"),
+                     f"{ctx.prefix}transfer", "Probe transfer spectra |H_p(f)|²",
+                     f"Each probe's power per unit of injected energy at each of the {len(transfer.device_hz)} "
+                     "frequencies training solves (dots), on the fabricated design; bottom axis the signal "
+                     "frequency (f − f_c) / time scale that the drive puts there, top axes the optical frequency "
+                     "and vacuum wavelength. A probe's power is Σ_k w_k |H_p(f_k)|², w_k the input's energy near "
+                     "f_k (Parseval, ring-down included): these curves are the classifier's weights on the "
+                     "input's power spectrum."),)
+
+
+NO_TIME_AXIS = ("not drawn: the spectral engine solves the steady state at each frequency, so its fields have no "
+                "time axis; a probe's power is a sum over frequencies, not a running integral in time.")
+
+
+def _node_fields(ctx: Context, picks: np.ndarray) -> tuple[tuple[Table, ...], tuple[FigureEntry, ...]]:
+    fold, corpus, p, where = ctx.fold, ctx.corpus, ctx.prefix, ctx.where
+    note = (Table("Wave fields", (("time snapshots, animation, probe signals", NO_TIME_AXIS),)),)
+    if len(picks) == 0:
+        return note, ()
+    signals, labels = [corpus.signals[i] for i in picks], corpus.labels[picks]
+    ctx.say(f"intensity maps ({len(picks)} recordings, fabricated and smooth design, one solve per frequency)")
+    fab_maps = frequency_domain.intensity_maps(fold.cfg, _fabricated(fold), signals, labels)
+    smooth_maps = frequency_domain.intensity_maps(fold.cfg, fold.design.arrays["rho"], signals, labels)
+    binary, layout, c = fold.design.arrays["binary"], fold.layout, fold.classes
+    speakers = ", ".join(str(corpus.speakers[i]) for i in picks)
+    return note, (
+        ctx.emit(fields.intensity_figure(fab_maps, binary, layout, c, f"Time-integrated intensity, fabricated{where}"),
+                 f"{p}fields", "Wave intensity",
+                 f"Σ_k w_k |U_k|² (by Parseval the sum over time of u², ring-down included) for the first test "
+                 f"recording of each class (groups {speakers}), log scale over {fields.DECADES} decades; white: "
+                 f"design outline, cyan: probes."),
+        ctx.emit(fields.smooth_fabricated_figure(smooth_maps, fab_maps, binary, layout, c,
+                                                 f"Smooth and fabricated design{where}"),
+                 f"{p}fields-smooth-fabricated", "Smooth and fabricated fields",
+                 "The same intensity on the smooth design (left) and on the fabricated geometry (right), one "
+                 "colour scale: where they differ, the fabricated part routes the light differently."),
     )
 
 

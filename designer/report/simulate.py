@@ -34,11 +34,16 @@ IMPULSE_AT_SAMPLES = 16  # the impulse's sample: past the drive's centred anti-i
 
 @dataclass(frozen=True)
 class Clock:
-    """A run's time bases: steps per second of device time, and the signal's and device's rates."""
+    """A run's time bases: steps per second of device time, and the signal's and device's rates.
+
+    carrier_hz: the optical carrier a modulated drive moves the signal onto
+    (0 for a baseband drive): signal frequency f lies at carrier_hz + time_scale f.
+    """
 
     sample_rate_hz: float
     steps_per_sample: int
     time_scale: float
+    carrier_hz: float = 0.0
 
     @property
     def step_rate_hz(self) -> float:
@@ -51,7 +56,9 @@ class Clock:
 
 
 def clock_of(cfg: Config) -> Clock:
-    return Clock(cfg.data.sample_rate_hz, cfg.steps_per_sample, cfg.time_scale)
+    d = cfg.template.drive
+    return Clock(cfg.data.sample_rate_hz, cfg.steps_per_sample, cfg.time_scale,
+                 d.carrier_hz if d.modulation != "none" else 0.0)
 
 
 @dataclass(frozen=True)
