@@ -14,8 +14,10 @@ splits, and prints in one run the test accuracy of this bound for
              low-pass and high-pass that are part of the device),
 
 so the two rows show what the drive's band costs before any geometry does.
-Any real layout is one point inside this family, so it is an upper estimate
-for a linear device (up to the finite number of bands).
+It is a reference, not a strict bound: a device integrates a finite window
+(the series and its ring-down), which is not purely a power-spectrum
+weighting, and the fit sees ``--bands`` bands, not every frequency (on
+ItalyPowerDemand's 24-sample series a trained smooth design beat it).
 """
 from __future__ import annotations
 
