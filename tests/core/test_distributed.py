@@ -99,6 +99,26 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _wait_until_dead(pids: list[int], timeout: float = 60.0) -> None:
+    """Block until every pid has exited (gone, or a zombie: its descriptors, and so its run lock, are released).
+
+    ``os.kill`` only queues SIGKILL; a loaded machine can take a moment to tear a rank down, and a
+    resume started before that finds the lock still held, as it should.
+    """
+    deadline = time.time() + timeout
+    for pid in pids:
+        while time.time() < deadline:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                break
+            if state in ("Z", "X"):
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError(f"rank pid {pid} still alive {timeout:.0f} s after SIGKILL")
+
+
 def test_a_two_rank_run_killed_after_epoch_1_resumes_with_one_rank_to_the_same_design(config, one_process, tmp_path):
     out = tmp_path / "killed"
     launcher = subprocess.Popen(torchrun(2, str(config), "--out", str(out), "--quiet"), env=ENV,
@@ -106,10 +126,12 @@ def test_a_two_rank_run_killed_after_epoch_1_resumes_with_one_rank_to_the_same_d
     checkpoint, deadline = out / "checkpoint.npz", time.time() + 300
     while not checkpoint.exists() and time.time() < deadline and launcher.poll() is None:
         time.sleep(0.01)
-    for pid in _children(launcher.pid):  # SIGKILL every rank, then the launcher: no cleanup runs anywhere
+    ranks = _children(launcher.pid)
+    for pid in ranks:  # SIGKILL every rank, then the launcher: no cleanup runs anywhere
         os.kill(pid, signal.SIGKILL)
     launcher.kill()
     launcher.wait()
+    _wait_until_dead(ranks)
     with np.load(checkpoint) as data:
         epoch = json.loads(data["meta"].tobytes())["epoch"]
     assert epoch < EPOCHS - 1 and not (out / "design.npz").exists(), "the run finished before it could be killed"
