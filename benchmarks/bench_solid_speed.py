@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from designer.design import find_design, load_design  # noqa: E402
-from designer.fab import config_of  # noqa: E402
+from designer.export import config_of  # noqa: E402
 from designer.train import evaluate, make_problem  # noqa: E402
 from designer.verify import _test_set  # noqa: E402
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from designer.design import load_design
-from designer.fab import config_of
+from designer.export import config_of
 from designer.train import evaluate, make_problem
 from designer.verify import _test_set, coverage, read_part
 

@@ -93,7 +93,7 @@ class DensityModel:
 
     def drc_cells(self, binary: np.ndarray) -> list[tuple[int, int]]:
         """``(ix, iy)`` cells of the design-rule violations of ``binary``'s exported polygons."""
-        from .fab import fab_layout, fab_process
+        from .export import fab_layout, fab_process
 
         layout, process = fab_layout(self.cfg), fab_process(self.cfg)
         polygons = fab.polygons_from_binary(np.asarray(binary, dtype=float), layout, process)
@@ -132,7 +132,7 @@ class DensityModel:
 
 def fabricated_coverage(binary: torch.Tensor, cfg: Config, refine: int = 1) -> torch.Tensor:
     """Area coverage of the exported polygons of ``binary`` (nx, ny) on a ``refine`` x grid."""
-    from .fab import fab_layout, fab_process
+    from .export import fab_layout, fab_process
 
     layout = fab_layout(cfg)
     polygons = fab.polygons_from_binary(binary.detach().cpu().numpy().astype(float), layout, fab_process(cfg))

@@ -32,7 +32,7 @@ from fabrication.stl import load_part, port_shapes, section
 
 from .config import Config
 from .errors import DesignerError
-from .fab import fab_layout, fab_process
+from .export import fab_layout, fab_process
 from .physics.absorber import PROFILES
 from .physics.layout import Layout, layout_from_config
 

@@ -22,7 +22,7 @@ from .data import Corpus, infer_source, load_corpus, make_split
 from .data.record import check_same_data
 from .design import Design, load_design
 from .errors import DesignerError
-from .fab import config_of, fab_layout, fab_process
+from .export import config_of, fab_layout, fab_process
 from .limits import limits, too_big
 from .paths import READ_FORMATS, design_folder, part_file
 from .physics import resolve_device

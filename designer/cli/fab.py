@@ -1,4 +1,4 @@
-"""`designer export` and `designer verify`: thin commands over designer.fab and designer.verify."""
+"""`designer export` and `designer verify`: thin commands over designer.export and designer.verify."""
 from __future__ import annotations
 
 import sys
@@ -31,7 +31,7 @@ def export(design, fmt, out, strict):
     """
     run_folder(design)
     from ..design import find_design, load_design
-    from ..fab import config_of, export_design, fab_layout, fab_process
+    from ..export import config_of, export_design, fab_layout, fab_process
     from ..outputs import check_output_file
 
     folder = find_design(design)

@@ -70,10 +70,10 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, template_na
     progress = Progress(quiet=quiet)
 
     def export_and_verify(summary: dict) -> dict:
-        from ..fabricate import fabricate_run
+        from ..export_verify import export_and_verify
 
         progress.line(f"exporting and verifying {', '.join(exports)}")
-        return fabricate_run(out, tuple(exports), summary)
+        return export_and_verify(out, tuple(exports), summary)
 
     from ..distributed import is_main_process
 

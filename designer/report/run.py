@@ -10,7 +10,7 @@ from .. import jsonio
 from ..config import Config
 from ..design import Design, load_design
 from ..errors import DesignerError
-from ..fab import config_of, fab_layout
+from ..export import config_of, fab_layout
 
 __all__ = ["Fold", "find_run", "fold_folders", "load_fold", "read_json", "EXPORT_SUFFIXES"]
 

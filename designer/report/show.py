@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..design import load_design
 from ..errors import DesignerError
-from ..fab import config_of, fab_layout
+from ..export import config_of, fab_layout
 from ..verify import READ_FORMATS, read_part
 from . import maps
 from .plotting import save

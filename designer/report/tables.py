@@ -10,7 +10,7 @@ import numpy as np
 import fabrication as fab
 
 from ..config import Config
-from ..fab import fab_layout, fab_process
+from ..export import fab_layout, fab_process
 from . import curves
 from .html import Table
 from .plotting import unit_label

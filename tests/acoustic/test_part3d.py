@@ -7,7 +7,7 @@ import torch
 
 import fabrication as fab
 from designer.drive import drive_for
-from designer.fab import fab_layout, fab_process
+from designer.export import fab_layout, fab_process
 from designer.part3d import layout_3d, voxelise, z_stack
 from designer.physics import build_medium, layout_from_config
 from designer.physics.wave import simulate

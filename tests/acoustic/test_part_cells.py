@@ -8,7 +8,7 @@ import torch
 import fabrication as fab
 from designer.config import parse_config
 from designer.density import fabricated_coverage, make_density_model
-from designer.fab import fab_layout, fab_process
+from designer.export import fab_layout, fab_process
 from designer.physics import layout_from_config
 from designer.verify import coverage, read_part
 from tests.conftest import tiny_channel_data

@@ -8,7 +8,7 @@ import fabrication as fab
 from constraints import pipeline
 from designer.config import parse_config
 from designer.density import make_density_model
-from designer.fab import fab_layout, fab_process
+from designer.export import fab_layout, fab_process
 from designer.physics import layout_from_config
 
 from ..conftest import tiny_data

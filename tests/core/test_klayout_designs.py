@@ -21,7 +21,7 @@ from constraints import pipeline  # noqa: E402
 from designer.cli import main  # noqa: E402
 from designer.config import parse_config  # noqa: E402
 from designer.density import make_density_model  # noqa: E402
-from designer.fab import fab_layout, fab_process  # noqa: E402
+from designer.export import fab_layout, fab_process  # noqa: E402
 from designer.physics import layout_from_config  # noqa: E402
 from fabrication.spec import UM_PER_UNIT  # noqa: E402
 from templates import load_template, template_names  # noqa: E402

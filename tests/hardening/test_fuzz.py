@@ -31,7 +31,7 @@ from designer.cli import main
 from designer.config import load_config, parse_config
 from designer.design import load_design
 from designer.errors import DesignerError
-from designer.fab import config_of, fab_layout, fab_process
+from designer.export import config_of, fab_layout, fab_process
 from tests.conftest import tiny_data, write_toml
 from tests.hardening import corpus
 

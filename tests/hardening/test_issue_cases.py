@@ -17,7 +17,7 @@ import fabrication as fab
 from designer.cli import main
 from designer.design import load_design
 from designer.errors import DesignerError
-from designer.fab import config_of, fab_layout, fab_process
+from designer.export import config_of, fab_layout, fab_process
 from tests.hardening import corpus
 
 NPZ = corpus.design_npz_cases()

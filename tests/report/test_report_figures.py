@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from designer.config import parse_config
-from designer.fab import fab_layout
+from designer.export import fab_layout
 from designer.physics import build_medium, layout_from_config, simulate
 from designer.report import curves, maps, simulate as fields_sim
 from designer.report.html import FigureEntry, Section, Table, render_html

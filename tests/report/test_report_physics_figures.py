@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from designer.config import parse_config
-from designer.fab import fab_layout
+from designer.export import fab_layout
 from designer.physics import build_medium, layout_from_config, simulate
 from designer.report import animation, curves, fields, solid, spectra, tables
 from designer.report.plotting import device_axis, new_figure, si_scale

@@ -7,13 +7,13 @@ import numpy as np
 
 from . import jsonio
 from .design import atomic_write_text, load_design
-from .fab import export_design
+from .export import export_design
 from .verify import verify
 
-__all__ = ["fabricate_run"]
+__all__ = ["export_and_verify"]
 
 
-def fabricate_run(out: Path, formats: tuple[str, ...], summary: dict) -> dict:
+def export_and_verify(out: Path, formats: tuple[str, ...], summary: dict) -> dict:
     """Export each design under ``out`` to ``formats``, verify each file, extend ``summary``.
 
     Per fold, ``summary['folds'][k]['fabricated'][fmt]`` gets the verified

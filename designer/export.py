@@ -1,4 +1,9 @@
-"""The bridge from a run to :mod:`fabrication`: specs from the config, export of a design."""
+"""The bridge from a run to the `fabrication` package: its specs from the config, and the export of a design.
+
+Three names, three jobs: `fabrication/` writes and reads part files and knows no training;
+this module turns a run's config and design into its specs and files; `designer.export_verify`
+exports every design of a finished run and verifies each file.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
