@@ -149,6 +149,7 @@ class TrainingSpec:
     eval_every: int = 1
     select_epochs: int = 1  # final design: lowest fabricated training loss among the last N epochs (all if fewer)
     speed_jitter: float = 0.0  # every variant of every batch sees all wave speeds scaled by 1 + U(-j, j)
+    restarts: int = 1  # seeds seed .. seed + restarts - 1 per fold; ships the lowest fabricated training loss
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,9 @@ CHOICES = {
     ("constraints", "filter"): ("conic", "gaussian"),
     ("sources", "kind"): ("point", "line"),
 }
+MAX_RESTARTS = 64
+"""Seeds per fold that ``training.restarts`` may ask for (each costs one whole training)."""
+
 VOWELS = ("ae", "ah", "aw", "eh", "ei", "er", "ih", "iy", "oa", "oo", "uh", "uw")
 DATA_ALIASES = {"corpus": "source", "vowels": "classes"}
 """Older [data] key names, still read."""
@@ -464,6 +468,8 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         check.fail("constraints.fabricated_epochs", f"expected 0 or more, got {cfg.constraints.fabricated_epochs}")
     if not 0 <= cfg.training.speed_jitter < 0.2:
         check.fail("training.speed_jitter", f"expected a relative jitter in [0, 0.2), got {cfg.training.speed_jitter}")
+    if not 1 <= cfg.training.restarts <= MAX_RESTARTS:
+        check.fail("training.restarts", f"expected 1 to {MAX_RESTARTS} seeds per fold, got {cfg.training.restarts}")
     if cfg.training.select_epochs < 1:
         check.fail("training.select_epochs", f"expected 1 or more (1: ship the last epoch), got {cfg.training.select_epochs}")
     if not 0 <= cfg.training.init_value <= 1:

@@ -34,9 +34,11 @@ def check_sizes(cfg: Config, check) -> None:
         if value > getattr(cap, limit):
             check.fail(key, f"{prefix}{value:g} is over the limit of {getattr(cap, limit)}; "
                             f"raise it with DESIGNER_MAX_{limit.upper()} if this is meant")
-    for key, seed in (("data.seed", cfg.data.seed), ("training.seed", cfg.training.seed)):
-        if not 0 <= seed < SEED_LIMIT:
-            check.fail(key, f"expected a seed in [0, 2**63), got {seed}")
+    for key, seed, top in (("data.seed", cfg.data.seed, SEED_LIMIT),
+                           ("training.seed", cfg.training.seed, SEED_LIMIT - max(cfg.training.restarts - 1, 0))):
+        if not 0 <= seed < top:  # restart j trains with seed + j
+            bound = "2**63" if top == SEED_LIMIT else f"2**63 - {SEED_LIMIT - top} (training.restarts)"
+            check.fail(key, f"expected a seed in [0, {bound}), got {seed}")
     if cfg.training.folds > cfg.data.speakers_per_sex * len(cfg.data.sexes) and cfg.data.corpus == "synthetic":
         check.fail("training.folds", f"expected at most one fold per speaker ({cfg.data.speakers_per_sex} per sex x "
                                      f"{len(cfg.data.sexes)} sexes), got {cfg.training.folds}")

@@ -23,7 +23,7 @@ from .errors import DesignerError
 from .npzio import check_arrays, npz_bytes, read_npz
 
 __all__ = ["Design", "save_design", "load_design", "atomic_write_bytes", "atomic_write_text", "find_design",
-           "npz_bytes", "read_npz"]
+           "run_designs", "npz_bytes", "read_npz"]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -87,6 +87,18 @@ def load_design(path: str | Path) -> Design:
     arrays = read_npz(npz, "design file")
     check_arrays(arrays, design_arrays(cfg), npz)
     return Design(arrays=arrays, meta=meta, folder=folder)
+
+
+def run_designs(out: str | Path) -> list[Path]:
+    """The design folders a run ships: ``out`` itself, or its ``fold-K`` folders in fold order.
+
+    Not a recursive search: a fold's ``restarts/seed-S`` candidates are not shipped designs.
+    """
+    out = Path(out)
+    if (out / "design.json").exists():
+        return [out]
+    folds = [p.parent for p in out.glob("fold-*/design.json")]
+    return sorted(folds, key=lambda p: (int(p.name[5:]) if p.name[5:].isdigit() else 1 << 62, p.name))
 
 
 def find_design(path: str | Path | None, runs: Path = Path("runs")) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from . import jsonio
-from .design import atomic_write_text, load_design
+from .design import atomic_write_text, load_design, run_designs
 from .export import export_design
 from .verify import verify
 
@@ -19,7 +19,7 @@ def export_and_verify(out: Path, formats: tuple[str, ...], summary: dict) -> dic
     Per fold, ``summary['folds'][k]['fabricated'][fmt]`` gets the verified
     accuracy and drop; ``summary['fabricated'][fmt]`` their mean and std.
     """
-    folders = sorted(p.parent for p in out.glob("**/design.json"))
+    folders = run_designs(out)
     for fold, folder in zip(summary["folds"], folders):
         design = load_design(folder)
         fold["fabricated"] = {}

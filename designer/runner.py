@@ -25,6 +25,7 @@ from .design import atomic_write_text
 from .errors import DesignerError
 from .physics import resolve_device
 from .progress import Progress, as_progress
+from .restarts import RESTARTS_FOLDER, train_with_restarts
 from .train import train_fold
 
 __all__ = ["optimize", "check_budget", "make_splits"]
@@ -110,7 +111,9 @@ def _optimize(cfg, out, resume, progress: Progress, engine, device, config_data,
         def take_folder():
             stack.enter_context(rundir.locked(out))
             if resume:
-                for folder in (out, *sorted(p for p in out.glob("fold-*") if p.is_dir())):
+                folds = [out, *sorted(p for p in out.glob("fold-*") if p.is_dir())]
+                for folder in folds + [p for f in folds for p in sorted(f.glob(f"{RESTARTS_FOLDER}/seed-*"))
+                                       if p.is_dir()]:
                     rundir.remove_stale_temps(folder)
             else:
                 rundir.check_fresh(out)
@@ -155,12 +158,13 @@ def _epoch_seconds(cfg: Config, corpus: Corpus, split: Split, engine: str | None
 def _train_folds(cfg, corpus, splits, out, resume, progress: Progress, engine, device, extra) -> list[dict]:
     t = cfg.training
     if not t.folds:
-        return [train_fold(cfg, corpus, splits[0], out, resume, progress, engine, device, extra)]
+        return [train_with_restarts(train_fold, cfg, corpus, splits[0], out, resume, progress, engine, device,
+                                    extra)]
     results = []
     for split in splits:
         progress.line(f"fold {split.fold + 1}/{t.folds}")
-        results.append(train_fold(cfg, corpus, split, out / f"fold-{split.fold}", resume, progress, engine, device,
-                                  extra))
+        results.append(train_with_restarts(train_fold, cfg, corpus, split, out / f"fold-{split.fold}", resume,
+                                           progress, engine, device, extra))
     return results
 
 
@@ -177,7 +181,8 @@ def _train_folds_parallel(cfg, corpus, splits, out, resume, progress: Progress, 
         if cfg.training.folds:
             progress.line(f"fold {split.fold + 1}/{cfg.training.folds}")
         folder = out / f"fold-{split.fold}" if cfg.training.folds else out
-        results[i] = train_fold(cfg, corpus, split, folder, resume, progress, engine, device, extra, group.fresh())
+        results[i] = train_with_restarts(train_fold, cfg, corpus, split, folder, resume, progress, engine, device,
+                                         extra, group.fresh())
     return [world.broadcast_json(results[i], leaders[i % len(leaders)]) for i in range(len(splits))]
 
 

@@ -174,6 +174,7 @@ seed = 0
 init = "uniform"               # uniform | random | half
 init_value = 0.5
 select_epochs = 1              # ship the design of the last N epochs with the lowest fabricated training loss
+restarts = 1                   # seeds per fold; ships the one with the lowest fabricated training loss
 
 [constraints]
 method = "robust"              # none | robust | indicator | both

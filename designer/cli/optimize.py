@@ -112,10 +112,11 @@ def _output_folder(config: Path, out: Path | None, resume: bool) -> Path:
 
 def _warn(out: Path) -> None:
     """One stderr line per sign that a shipped design is unconverged or near chance."""
+    from ..design import run_designs
     from ..design_check import read_meta
     from ..verdict import design_warnings
 
-    designs = sorted(out.glob("**/design.json"))
+    designs = [folder / "design.json" for folder in run_designs(out)]
     for d in designs:
         for line in design_warnings(read_meta(d), d.parent.name if len(designs) > 1 else ""):
             echo_err(line)
@@ -138,9 +139,10 @@ def _print_summary(out: Path, summary: dict, seconds: float) -> None:
     for fmt, fab in summary.get("fabricated", {}).items():
         click.echo(f"as fabricated   {fmt}: {100 * fab['accuracy_mean']:.1f} +/- {100 * fab['accuracy_std']:.1f}% "
                    f"(mean drop {fab['drop_points_mean']:+.1f} points)")
+    from ..design import run_designs
     from ..design_check import read_meta
 
-    designs = sorted(out.glob("**/design.json"))
+    designs = [folder / "design.json" for folder in run_designs(out)]
     for d in designs:
         meta = read_meta(d)
         ls = meta["lengthscale"]
