@@ -150,6 +150,7 @@ class TrainingSpec:
     select_epochs: int = 1  # final design: lowest fabricated training loss among the last N epochs (all if fewer)
     speed_jitter: float = 0.0  # every variant of every batch sees all wave speeds scaled by 1 + U(-j, j)
     restarts: int = 1  # seeds seed .. seed + restarts - 1 per fold; ships the lowest fabricated training loss
+    physics_aware: bool = False  # fabricated epochs: forward through the 3D part, backward through the 2D twin
 
 
 @dataclass(frozen=True)
@@ -468,6 +469,8 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         check.fail("constraints.fabricated_epochs", f"expected 0 or more, got {cfg.constraints.fabricated_epochs}")
     if not 0 <= cfg.training.speed_jitter < 0.2:
         check.fail("training.speed_jitter", f"expected a relative jitter in [0, 0.2), got {cfg.training.speed_jitter}")
+    if cfg.training.physics_aware:
+        _check_physics_aware(cfg, check)
     if not 1 <= cfg.training.restarts <= MAX_RESTARTS:
         check.fail("training.restarts", f"expected 1 to {MAX_RESTARTS} seeds per fold, got {cfg.training.restarts}")
     if cfg.training.select_epochs < 1:
@@ -476,6 +479,20 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         check.fail("training.init_value", f"expected a density in [0, 1], got {cfg.training.init_value}")
     check_sizes(cfg, check)
     check_signs(cfg, check)
+
+
+def _check_physics_aware(cfg: Config, check: _Checker) -> None:
+    """What ``training.physics_aware`` needs: a closed channel to simulate in 3D, linear, fabricated epochs."""
+    t, nl = cfg.template, cfg.nonlinearity
+    if not t.printing.channel:
+        check.fail("training.physics_aware", f"template {t.name} prints an open slab, which has no 3D model; "
+                                             f"it needs a closed channel (template acoustic-channel)")
+    elif t.spectral or nl.kerr or nl.saturable_absorption:
+        check.fail("training.physics_aware", "the 3D twin runs one traced impulse per batch: it needs a linear, "
+                                             "time-domain model (no nonlinearity)")
+    elif cfg.constraints.fabricated_epochs < 1:
+        check.fail("training.physics_aware", "it acts in the epochs that train through the fabricated geometry; "
+                                             "set constraints.fabricated_epochs to 1 or more")
 
 
 def _check_stability(cfg: Config, check: _Checker) -> None:

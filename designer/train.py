@@ -55,6 +55,7 @@ class Problem:
     drive: Drive
     solves: dict = field(default_factory=dict, compare=False, repr=False)  # spectral solves, by design
     group: Group | None = None  # the ranks sharing this fold's steps and evaluations (designer.distributed)
+    twin: object | None = None  # the 3D part of physics-aware training (designer.physics_aware.Twin3D)
 
 
 def _to(layout: Layout, device, dtype) -> Layout:
@@ -71,17 +72,25 @@ def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
     layout = _to(layout_from_config(cfg, refine), dev, dtype)
+    twin = None
+    if cfg.training.physics_aware and refine == 1:
+        from .physics_aware import make_twin
+
+        twin = make_twin(cfg, dev, dtype)
     return Problem(cfg, layout, make_density_model(cfg, layout), get_engine(engine or cfg.simulation.engine), dev, dtype,
-                   drive_for(cfg, refine))
+                   drive_for(cfg, refine), twin=twin)
 
 
 def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
-                lengths: torch.Tensor | None = None, speed_scale: float = 1.0) -> torch.Tensor:
+                lengths: torch.Tensor | None = None, speed_scale: float = 1.0, aware: bool = False) -> torch.Tensor:
     """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T).
 
     ``inputs`` are signal samples; the drive chain turns them into the
     injected waveform, ``problem.drive.factor`` steps per sample. lengths:
     (B,) samples integrated into each sample's power (default: all T).
+    ``aware``: with the problem's 3D twin, the powers of the part ``rho``
+    prints, simulated in 3D, with the 2D powers' gradient
+    (:mod:`designer.physics_aware`).
     """
     if speed_scale != 1.0 and problem.cfg.template.spectral:  # every index divided, at every frequency
         t = problem.cfg.template
@@ -102,6 +111,10 @@ def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
         return spectral_power(medium, problem.layout.source_weights, problem.layout.probe_weights, weights,
                               cache=None if torch.is_grad_enabled() else problem.solves)
     power, _ = problem.engine(medium, problem.layout.source_weights, injected, problem.layout.probe_weights, **extra)
+    if aware and problem.twin is not None:
+        from .physics_aware import physics_aware_power
+
+        power = physics_aware_power(power, problem.twin.power(rho, injected, extra.get("lengths"), speed_scale))
     return power
 
 
@@ -229,11 +242,15 @@ def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, 
     variants = problem.density.training(theta, beta, epoch)
     j = problem.cfg.training.speed_jitter
     scales = [1.0 + float(jitter.uniform(-j, j)) if j and jitter is not None else 1.0 for _ in variants]
+    # Physics-aware: the nominal variant is the fabricated part in these epochs; its forward pass runs in 3D.
+    aware = len(variants) // 2 if problem.twin is not None and problem.density.through_fabricated(epoch) else -1
 
     def loss_of(v: int, rows: slice | None = None) -> torch.Tensor:
         if rows is None:  # the whole batch
-            return cross_entropy(probe_power(problem, variants[v], x, lengths, scales[v]), y) / len(variants)
-        power = probe_power(problem, variants[v], x[rows], None if lengths is None else lengths[rows], scales[v])
+            return cross_entropy(probe_power(problem, variants[v], x, lengths, scales[v], v == aware),
+                                 y) / len(variants)
+        power = probe_power(problem, variants[v], x[rows], None if lengths is None else lengths[rows], scales[v],
+                            v == aware)
         return cross_entropy(power, y[rows]) * ((rows.stop - rows.start) / x.shape[0]) / len(variants)
 
     if problem.group is not None:

@@ -1,0 +1,97 @@
+"""Physics-aware training: the forward pass simulates the printed part in 3D, the backward pass its 2D twin.
+
+Wright et al., "Deep physical neural networks trained with backpropagation",
+Nature 601, 549-555 (2022), train a physical system by running the real
+system forward and differentiating a digital twin backward. Here the "real
+system" is the 3D model of the part as printed (what ``designer verify
+--3d`` simulates) and the twin is the 2D model training already uses. For
+the probe powers ``P`` of a batch,
+
+    P = P_2D + stopgrad(P_3D - P_2D),
+
+so the loss and its derivative ``dL/dP`` are taken at the 3D powers, and
+``dL/dtheta = (dL/dP)|_{P_3D} . dP_2D/dtheta`` flows through the 2D adjoint.
+Where the twin is exact the update is the plain one; where the 3D part
+departs from it (the plates' finite impedance, modes across the channel),
+the step is aimed at the loss of the part that will be printed.
+
+It acts where the forward pass already sees the fabricated geometry: the
+nominal variant in the last ``constraints.fabricated_epochs`` epochs
+(:meth:`designer.density.DensityModel.training`). The 3D geometry is that
+map extruded through the template's z stack (:mod:`designer.part3d`): the
+channel layers hold the fabricated cells, frame included; base and lid are
+solid, their ports closed by the transducers; fluid and absorber above and
+below. That is the voxelised STL to the exported mesh's rasterisation
+(``tests/acoustic/test_physics_aware.py`` checks it against ``voxelise``).
+The 3D medium is linear, so one traced 3D impulse per batch serves every
+sample (:mod:`designer.physics.impulse`); each batch's wave-speed jitter
+scales the 3D Courant map as it scales the 2D one.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import Config
+from .physics import Layout, build_medium, get_engine
+from .physics.wave import Medium
+
+__all__ = ["Twin3D", "make_twin", "extrude", "physics_aware_power"]
+
+
+def extrude(flat: torch.Tensor, names: list[str]) -> torch.Tensor:
+    """(nx, ny, nz) material fraction: ``flat`` in the channel layers, solid plates, fluid elsewhere."""
+    nz = len(names)
+    out = flat.new_zeros(flat.shape + (nz,))
+    for k, name in enumerate(names):
+        if name == "channel":
+            out[:, :, k] = flat
+        elif name in ("base", "lid"):
+            out[:, :, k] = 1.0
+    return out
+
+
+@dataclass(frozen=True)
+class Twin3D:
+    """The 3D model of the printed part: its layout and z stack on the training device."""
+
+    cfg: Config
+    layout: Layout
+    names: tuple[str, ...]
+
+    def power(self, flat: torch.Tensor, injected: torch.Tensor, lengths: torch.Tensor | None,
+              speed_scale: float) -> torch.Tensor:
+        """Probe powers (B, P) of the part whose 2D map is ``flat``, for injected waveforms (B, T) (no graph)."""
+        with torch.no_grad():
+            rho = extrude(flat.detach(), list(self.names))
+            medium: Medium = build_medium(rho, self.cfg, self.layout)
+            if speed_scale != 1.0:
+                medium = dataclasses.replace(medium, courant=medium.courant * speed_scale)
+            extra = {} if lengths is None else {"lengths": lengths}
+            power, _ = get_engine("impulse")(medium, self.layout.source_weights, injected,
+                                             self.layout.probe_weights, **extra)
+        return power
+
+
+def make_twin(cfg: Config, device: torch.device, dtype: torch.dtype) -> Twin3D:
+    """The 3D twin of ``cfg``'s part (the config check has made sure the template prints a closed channel)."""
+    from .part3d import layout_3d, z_stack
+
+    stack = z_stack(cfg)
+    layout = layout_3d(cfg, stack)
+    moved = Layout(**{k: (v.to(device=device, dtype=dtype) if torch.is_tensor(v) and v.is_floating_point()
+                          else v.to(device) if torch.is_tensor(v) else v) for k, v in layout.__dict__.items()})
+    return Twin3D(cfg, moved, tuple(stack.names()))
+
+
+def physics_aware_power(power_2d: torch.Tensor, power_3d: torch.Tensor) -> torch.Tensor:
+    """The 3D powers in value, the 2D powers' graph in the backward pass."""
+    return power_2d + (power_3d.to(power_2d.dtype) - power_2d).detach()
+
+
+def agreement(power_2d: torch.Tensor, power_3d: torch.Tensor) -> float:
+    """Share of samples whose 2D and 3D powers pick the same probe."""
+    return float(np.mean((power_2d.argmax(-1) == power_3d.argmax(-1)).cpu().numpy()))
