@@ -30,9 +30,8 @@ scales the 3D Courant map as it scales the 2D one.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from .config import Config
@@ -61,6 +60,19 @@ class Twin3D:
     cfg: Config
     layout: Layout
     names: tuple[str, ...]
+    tally: dict = field(default_factory=dict, compare=False, repr=False)  # this epoch's 2D-3D agreement
+
+    def count(self, power_2d: torch.Tensor, power_3d: torch.Tensor) -> None:
+        """Add a batch to the epoch's tally: samples whose 2D and 3D powers pick the same probe."""
+        same = (power_2d.detach().argmax(-1) == power_3d.argmax(-1)).sum()
+        self.tally["agree"] = self.tally.get("agree", 0) + int(same)
+        self.tally["total"] = self.tally.get("total", 0) + int(power_2d.shape[0])
+
+    def take(self) -> float | None:
+        """The epoch's agreement (share of training samples; this rank's under torchrun), and a fresh tally."""
+        agree, total = self.tally.get("agree", 0), self.tally.get("total", 0)
+        self.tally.clear()
+        return agree / total if total else None
 
     def power(self, flat: torch.Tensor, injected: torch.Tensor, lengths: torch.Tensor | None,
               speed_scale: float) -> torch.Tensor:
@@ -92,6 +104,3 @@ def physics_aware_power(power_2d: torch.Tensor, power_3d: torch.Tensor) -> torch
     return power_2d + (power_3d.to(power_2d.dtype) - power_2d).detach()
 
 
-def agreement(power_2d: torch.Tensor, power_3d: torch.Tensor) -> float:
-    """Share of samples whose 2D and 3D powers pick the same probe."""
-    return float(np.mean((power_2d.argmax(-1) == power_3d.argmax(-1)).cpu().numpy()))

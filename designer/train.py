@@ -114,7 +114,9 @@ def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
     if aware and problem.twin is not None:
         from .physics_aware import physics_aware_power
 
-        power = physics_aware_power(power, problem.twin.power(rho, injected, extra.get("lengths"), speed_scale))
+        power_3d = problem.twin.power(rho, injected, extra.get("lengths"), speed_scale)
+        problem.twin.count(power, power_3d)
+        power = physics_aware_power(power, power_3d)
     return power
 
 
@@ -220,7 +222,8 @@ def _history_csv(history: list[dict]) -> str:
     return buf.getvalue()
 
 
-_TRAINING_KEYS = ("epoch", "beta", "learning_rate", "train_loss_running", "epoch_seconds")
+_TRAINING_KEYS = ("epoch", "beta", "learning_rate", "train_loss_running", "epoch_seconds",
+                  "physics_aware_agreement")
 """Keys of an epoch record that training itself writes (the rest come from evaluation)."""
 
 
@@ -362,6 +365,10 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
                 record["binary_train_loss"] = _fabricated_train_loss(problem, corpus, split, theta.detach())
             selected.offer(epoch, record["binary_train_loss"], theta)
         record["epoch_seconds"] = time.perf_counter() - tick
+        if problem.twin is not None:
+            agreement = problem.twin.take()
+            if agreement is not None:  # the training batches' 2D and 3D predictions, in a physics-aware epoch
+                record["physics_aware_agreement"] = agreement
         _check_record(record, folder)
         history.append(record)
         confusions.append(conf)
@@ -405,6 +412,8 @@ def _summary_line(r: dict) -> str:
                  f"  min solid/void {r['min_solid_cells']:g}/{r['min_void_cells']:g} cells")
     elif "binary_train_loss" in r:  # a candidate for the final design, scored on the training data only
         line += f"  fabricated train loss {r['binary_train_loss']:.4f}"
+    if "physics_aware_agreement" in r:
+        line += f"  3D agrees with 2D on {100 * r['physics_aware_agreement']:.1f}% of the training windows"
     return line + f"  ({r['epoch_seconds']:.1f}s)"
 
 

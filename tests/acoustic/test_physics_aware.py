@@ -97,6 +97,9 @@ def test_a_physics_aware_run_trains_exports_and_verifies_in_3d(tmp_path):
     assert result.exit_code == 0, result.output
     meta = json.loads((out / "design.json").read_text())
     assert meta["config"]["training"]["physics_aware"] is True
+    history = meta["metrics"]["history"]
+    assert "physics_aware_agreement" not in history[0]  # epoch 1 trains the smooth design in 2D
+    assert 0.0 <= history[1]["physics_aware_agreement"] <= 1.0  # epoch 2 trains the part in 3D
     plain = dict(data)
     plain["training"] = {**data["training"], "physics_aware": False}
     other = tmp_path / "plain"
