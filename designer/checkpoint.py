@@ -44,13 +44,19 @@ def run_fingerprint(cfg) -> dict:
     """What a resumed run must share with the checkpoint: the config, less what may change between runs.
 
     ``training.epochs`` (a run may be extended) and the engine and device
-    (which change round-off, not the problem) are left out.
+    (which change round-off, not the problem) are left out, and so are
+    ``training.restarts`` and an off ``training.physics_aware``: a checkpoint
+    written before those keys existed still resumes.
     """
     import dataclasses
 
     sections = {name: dataclasses.asdict(getattr(cfg, name))
                 for name in ("grid", "design_region", "nonlinearity", "data", "training", "constraints")}
     sections["training"].pop("epochs")
+    # One restart's training does not depend on how many there are (each has its own seed and folder).
+    sections["training"].pop("restarts")
+    if not sections["training"]["physics_aware"]:  # off, a run is the run it was before the switch existed
+        sections["training"].pop("physics_aware")
     sections["simulation"] = {"dtype": cfg.simulation.dtype, "time_scale": cfg.time_scale}
     sections["sources"] = [dataclasses.asdict(s) for s in cfg.sources]
     sections["probes"] = [dataclasses.asdict(p) for p in cfg.probes]

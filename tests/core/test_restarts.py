@@ -109,3 +109,24 @@ def test_a_seed_whose_restarts_pass_the_seed_limit_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["optimize", str(config), "--out", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 2 and "training.seed" in result.output and "training.restarts" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_a_seed_run_resumes_as_a_restart_and_old_checkpoints_still_match(runs, tmp_path):
+    """A seed's run folder, moved under restarts/, is that restart: resuming ships without training again."""
+    import shutil
+
+    from designer.checkpoint import run_fingerprint
+    from designer.config import parse_config
+
+    cfg = parse_config(document(seed=5), "seed")
+    keys = run_fingerprint(cfg)["training"]
+    assert "restarts" not in keys and "physics_aware" not in keys  # as before the keys existed
+    out = tmp_path / "assembled"
+    for seed in (5, 6):
+        shutil.copytree(runs[f"seed-{seed}"], restart_folder(out, seed))
+        for name in ("summary.json", ".designer.lock"):
+            (restart_folder(out, seed) / name).unlink(missing_ok=True)
+    output = CliRunner().invoke(main, ["optimize", str(runs["restarts"].parent / "restarts.toml"), "--out", str(out),
+                                       "--resume"]).output
+    assert "epoch 1:" not in output and "resuming" in output
+    assert shipped(out) == shipped(runs["restarts"])
