@@ -93,10 +93,7 @@ def make_twin(cfg: Config, device: torch.device, dtype: torch.dtype) -> Twin3D:
     from .part3d import layout_3d, z_stack
 
     stack = z_stack(cfg)
-    layout = layout_3d(cfg, stack)
-    moved = Layout(**{k: (v.to(device=device, dtype=dtype) if torch.is_tensor(v) and v.is_floating_point()
-                          else v.to(device) if torch.is_tensor(v) else v) for k, v in layout.__dict__.items()})
-    return Twin3D(cfg, moved, tuple(stack.names()))
+    return Twin3D(cfg, layout_3d(cfg, stack).to(device, dtype), tuple(stack.names()))
 
 
 def physics_aware_power(power_2d: torch.Tensor, power_3d: torch.Tensor) -> torch.Tensor:

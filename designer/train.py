@@ -59,9 +59,7 @@ class Problem:
 
 
 def _to(layout: Layout, device, dtype) -> Layout:
-    return Layout(**{k: (v.to(device=device, dtype=dtype) if torch.is_tensor(v) and v.is_floating_point()
-                         else v.to(device) if torch.is_tensor(v) else v)
-                     for k, v in layout.__dict__.items()})
+    return layout.to(device, dtype)
 
 
 def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device: str | None = None) -> Problem:

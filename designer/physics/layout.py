@@ -37,6 +37,12 @@ class Layout:
     refine: int = 1
     fluid_loss: torch.Tensor | None = None
 
+    def to(self, device, dtype) -> "Layout":
+        """The same layout on ``device``: floating-point tensors in ``dtype``, masks as they are."""
+        return Layout(**{k: (v.to(device=device, dtype=dtype) if torch.is_tensor(v) and v.is_floating_point()
+                             else v.to(device) if torch.is_tensor(v) else v)
+                         for k, v in self.__dict__.items()})
+
 
 def fluid_loss_per_step(cfg: Config, refine: int = 1) -> float:
     """b dt = 2 c alpha dt of the template's fluid loss, on a grid ``refine`` times finer."""
