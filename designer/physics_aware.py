@@ -21,8 +21,8 @@ nominal variant in the last ``constraints.fabricated_epochs`` epochs
 map extruded through the template's z stack (:mod:`designer.part3d`): the
 channel layers hold the fabricated cells, frame included; base and lid are
 solid, their ports closed by the transducers; fluid and absorber above and
-below. That is the voxelised STL to the exported mesh's rasterisation
-(``tests/acoustic/test_physics_aware.py`` checks it against ``voxelise``).
+below. That is the voxelised STL, up to the rasterisation of the exported
+mesh (``tests/acoustic/test_physics_aware.py`` checks it against ``voxelise``).
 The 3D medium is linear, so one traced 3D impulse per batch serves every
 sample (:mod:`designer.physics.impulse`); each batch's wave-speed jitter
 scales the 3D Courant map as it scales the 2D one.

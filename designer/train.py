@@ -58,10 +58,6 @@ class Problem:
     twin: object | None = None  # the 3D part of physics-aware training (designer.physics_aware.Twin3D)
 
 
-def _to(layout: Layout, device, dtype) -> Layout:
-    return layout.to(device, dtype)
-
-
 def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device: str | None = None) -> Problem:
     name = engine or cfg.simulation.engine
     if cfg.template.spectral and name != "auto":
@@ -69,7 +65,7 @@ def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device
                             f"per frequency, with its dispersion; use engine 'auto'")
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
-    layout = _to(layout_from_config(cfg, refine), dev, dtype)
+    layout = layout_from_config(cfg, refine).to(dev, dtype)
     twin = None
     if cfg.training.physics_aware and refine == 1:
         from .physics_aware import make_twin
