@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import click
 
-from . import fab, optimize, report, starter
+from . import export_verify, optimize, report, starter
 
 __all__ = ["main", "COMMANDS"]
 
 COMMANDS = {
     "optimize": optimize.optimize,
-    "export": fab.export,
-    "verify": fab.verify,
+    "export": export_verify.export,
+    "verify": export_verify.verify,
     "report": report.report,
     "show": report.show,
     "templates": starter.templates,
