@@ -2,18 +2,21 @@
 
     python benchmarks/band_classifier.py CONFIG [--folds 5] [--bands 64]
 
-A linear wave device's probe power is p_k = sum_f |X(f)|^2 |H_k(f)|^2 (Parseval;
+A linear wave device's probe power is p_j = sum_f |X(f)|^2 |H_j(f)|^2 (Parseval;
 Hughes et al., Science Advances 2019): a non-negative weighting of the input's
-power spectrum, classified by the largest p_k. This script fits those weights
-freely, W_kf = softplus(V_kf) over ``--bands`` frequency bands, by the
-training loss the device uses (cross-entropy of p / sum p), on the config's
-splits, and prints in one run the test accuracy of this bound for
+power spectrum. The readout (designer.readout) names the class from the p_j:
+the largest p_k (intensity), or the largest ratio p_k+ / p_k- of a pair
+(ratio). This script fits those weights freely, W_jf = softplus(V_jf) over
+``--bands`` frequency bands, by the training loss the device uses (the
+readout's cross-entropy), on the config's splits, and prints in one run the
+test accuracy of this bound for each readout and for
 
   recorded   the signal as recorded (no drive chain), and
   injected   the signal through the template's drive chain (resampling, the
              low-pass and high-pass that are part of the device),
 
-so the two rows show what the drive's band costs before any geometry does.
+so the rows show what the readout buys and what the drive's band costs
+before any geometry does.
 It is a reference, not a strict bound: a device integrates a finite window
 (the series and its ring-down), which is not purely a power-spectrum
 weighting, and the fit sees ``--bands`` bands, not every frequency (on
@@ -33,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from designer.config import load_config  # noqa: E402
 from designer.data import load_corpus  # noqa: E402
 from designer.drive import drive_for  # noqa: E402
+from designer.metrics import cross_entropy  # noqa: E402
+from designer.readout import READOUTS, Readout  # noqa: E402
 from designer.runner import make_splits  # noqa: E402
 
 
@@ -52,17 +57,18 @@ def band_powers(signals, rate_hz: float, bands: int, drive=None) -> np.ndarray:
     return out
 
 
-def fit(train_x: np.ndarray, train_y: np.ndarray, classes: int, steps: int = 600, seed: int = 0) -> torch.Tensor:
+def fit(train_x: np.ndarray, train_y: np.ndarray, classes: int, readout: Readout = READOUTS["intensity"],
+        steps: int = 600, seed: int = 0) -> torch.Tensor:
+    """(probes, bands) non-negative weights fitted by the readout's cross-entropy."""
     scale = train_x.mean(0) + 1e-30
     x = torch.as_tensor(train_x / scale)
     y = torch.as_tensor(train_y)
-    v = (0.01 * torch.randn(classes, x.shape[1], generator=torch.Generator().manual_seed(seed),
+    v = (0.01 * torch.randn(readout.probes_for(classes), x.shape[1], generator=torch.Generator().manual_seed(seed),
                             dtype=torch.float64)).requires_grad_(True)
     opt = torch.optim.Adam([v], lr=0.05)
     for _ in range(steps):
         opt.zero_grad()
-        p = x @ torch.nn.functional.softplus(v).T
-        loss = torch.nn.functional.nll_loss(torch.log(p / p.sum(1, keepdim=True)), y)
+        loss = cross_entropy(x @ torch.nn.functional.softplus(v).T, y, readout)
         loss.backward()
         opt.step()
     return torch.nn.functional.softplus(v.detach()) / torch.as_tensor(scale)
@@ -84,17 +90,18 @@ def main() -> None:
     rows = {}
     for name, drive in (("recorded", None), ("injected", drive_for(cfg))):
         x = band_powers(corpus.signals, rate, args.bands, drive)
-        accs = []
-        for split in splits:
-            w = fit(x[split.train], corpus.labels[split.train], classes)
-            pred = (torch.as_tensor(x[split.test]) @ w.T).argmax(1).numpy()
-            accs.append(float((pred == corpus.labels[split.test]).mean()))
-        rows[name] = accs
+        for readout in READOUTS.values():
+            accs = []
+            for split in splits:
+                w = fit(x[split.train], corpus.labels[split.train], classes, readout)
+                pred = readout.predict(torch.as_tensor(x[split.test]) @ w.T)
+                accs.append(float((pred == corpus.labels[split.test]).mean()))
+            rows[f"{readout.name:9s} {name}"] = accs
     print(f"{args.config}: {len(splits)} split(s), {args.bands} bands of {rate / 2 / args.bands:.0f} Hz (signal), "
           f"chance {100 / classes:.1f} %")
     for name, accs in rows.items():
         folds = " / ".join(f"{100 * a:.1f}" for a in accs)
-        print(f"{name:9s} test {100 * np.mean(accs):5.1f} +/- {100 * np.std(accs):4.1f} %   ({folds})")
+        print(f"{name:18s} test {100 * np.mean(accs):5.1f} +/- {100 * np.std(accs):4.1f} %   ({folds})")
 
 
 if __name__ == "__main__":

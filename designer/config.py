@@ -19,6 +19,7 @@ from templates import Template, TemplateError, load_template
 from .config_rules import check_ports, check_signs, check_sizes, check_transit
 from .errors import ConfigError, DesignerError
 from .limits import read_regular_file
+from .readout import get_readout
 
 __all__ = ["Config", "load_config", "parse_config", "read_config_data", "ConfigError"]
 
@@ -90,6 +91,13 @@ class NonlinearitySpec:
     kerr: float = 0.0  # Courant change per unit u^2, times rho
     saturable_absorption: float = 0.0  # peak damping per step, times rho
     saturation_amplitude: float = 1.0
+
+
+@dataclass(frozen=True)
+class ReadoutSpec:
+    """How probe powers name a class (a key of ``designer.readout.READOUTS``): one probe per class, or a pair."""
+
+    kind: str = "intensity"
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,7 @@ class Config:
     probes: tuple[ProbeSpec, ...]
     simulation: SimulationSpec = field(default_factory=SimulationSpec)
     nonlinearity: NonlinearitySpec = field(default_factory=NonlinearitySpec)
+    readout: ReadoutSpec = field(default_factory=ReadoutSpec)
     data: DataSpec = field(default_factory=DataSpec)
     training: TrainingSpec = field(default_factory=TrainingSpec)
     constraints: ConstraintSpec = field(default_factory=ConstraintSpec)
@@ -215,6 +224,7 @@ SECTIONS = {
     "design_region": RegionSpec,
     "simulation": SimulationSpec,
     "nonlinearity": NonlinearitySpec,
+    "readout": ReadoutSpec,
     "data": DataSpec,
     "training": TrainingSpec,
     "constraints": ConstraintSpec,
@@ -227,6 +237,7 @@ CHOICES = {
     ("simulation", "device"): ("auto", "cpu", "cuda"),
     ("grid", "absorber_profile"): ("polynomial", "cosine"),
     ("data", "normalise"): ("peak", "none"),
+    ("readout", "kind"): ("intensity", "ratio"),
     ("training", "init"): ("uniform", "random", "half"),
     ("constraints", "method"): ("none", "robust", "indicator", "both"),
     ("constraints", "filter"): ("conic", "gaussian"),
@@ -423,7 +434,8 @@ def _placed_probes(sections: dict, sources: tuple[SourceSpec, ...], template: Te
     frame = max(1, round(p.frame_width_m / template.cell_size_m)) if p.frame_width_m > 0 else 0
     edge = sections["grid"].absorber_cells + (frame if p.frame_around == "domain" else 0)  # as _inside counts it
     try:
-        return place_probes(sections["grid"], sections["design_region"], sources, sections["data"].classes, edge)
+        return place_probes(sections["grid"], sections["design_region"], sources,
+                            get_readout(sections["readout"].kind).ports(sections["data"].classes), edge)
     except ValueError as exc:
         check.fail("probes", str(exc))
 
@@ -596,6 +608,9 @@ def _check_data(cfg: Config, check: _Checker) -> None:
     for key, owner in only.items():
         if getattr(d, key) and d.source != owner:
             check.fail(f"data.{key}", f"read by the {owner} source only, but data.source is {d.source!r}")
-    if len(cfg.probes) != len(d.classes):
-        check.fail("probes", f"expected one probe per class ({len(d.classes)} for classes {list(d.classes)}), "
+    readout = get_readout(cfg.readout.kind)
+    if len(cfg.probes) != readout.probes_for(len(d.classes)):
+        what = "one probe per class" if readout.ports_per_class == 1 else \
+            f"{readout.ports_per_class} probes per class for readout {readout.name!r}, in the order {list(readout.ports(d.classes))}"
+        check.fail("probes", f"expected {what} ({readout.probes_for(len(d.classes))} for classes {list(d.classes)}), "
                              f"got {len(cfg.probes)}")

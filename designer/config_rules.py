@@ -78,7 +78,7 @@ def check_ports(cfg: Config, check) -> None:
             q = probes[j]
             if math.hypot(p.x_cells - q.x_cells, p.y_cells - q.y_cells) < p.radius_cells + q.radius_cells:
                 check.fail(f"probes[{i}]", f"at ({p.x_cells}, {p.y_cells}) with radius {p.radius_cells:g} it overlaps "
-                                           f"probes[{j}] at ({q.x_cells}, {q.y_cells}); every class needs its own probe")
+                                           f"probes[{j}] at ({q.x_cells}, {q.y_cells}); every probe needs cells of its own")
         for k, s in enumerate(cfg.sources):
             if any(math.hypot(x - p.x_cells, y - p.y_cells) <= p.radius_cells for x, y in _source_points(s)):
                 check.fail(f"probes[{i}]", f"at ({p.x_cells}, {p.y_cells}) it covers sources[{k}]; a probe must not "

@@ -1,21 +1,24 @@
-"""Classification metrics from probe powers."""
+"""Classification metrics from probe powers, through a readout (:mod:`designer.readout`; default intensity)."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from .readout import READOUTS, Readout
+
+INTENSITY = READOUTS["intensity"]
+
 __all__ = ["log_probabilities", "cross_entropy", "confusion_matrix", "accuracy"]
 
 
-def log_probabilities(power: torch.Tensor) -> torch.Tensor:
-    """Log of the normalised probe powers P_i / sum_j P_j, (B, P)."""
-    power = power.clamp_min(torch.finfo(power.dtype).tiny)
-    return torch.log(power) - torch.log(power.sum(-1, keepdim=True))
+def log_probabilities(power: torch.Tensor, readout: Readout = INTENSITY) -> torch.Tensor:
+    """(B, C) log class probabilities of probe powers (B, P); intensity: log P_i / sum_j P_j."""
+    return readout.log_probabilities(power)
 
 
-def cross_entropy(power: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the normalised probe powers against the labels (mean over batch)."""
-    return torch.nn.functional.nll_loss(log_probabilities(power), labels)
+def cross_entropy(power: torch.Tensor, labels: torch.Tensor, readout: Readout = INTENSITY) -> torch.Tensor:
+    """Cross-entropy of the readout's class probabilities against the labels (mean over batch)."""
+    return torch.nn.functional.nll_loss(log_probabilities(power, readout), labels)
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:

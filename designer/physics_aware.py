@@ -37,6 +37,7 @@ import torch
 from .config import Config
 from .physics import Layout, build_medium, get_engine
 from .physics.wave import Medium
+from .readout import readout_for
 
 __all__ = ["Twin3D", "make_twin", "extrude", "physics_aware_power"]
 
@@ -63,8 +64,9 @@ class Twin3D:
     tally: dict = field(default_factory=dict, compare=False, repr=False)  # this epoch's 2D-3D agreement
 
     def count(self, power_2d: torch.Tensor, power_3d: torch.Tensor) -> None:
-        """Add a batch to the epoch's tally: samples whose 2D and 3D powers pick the same probe."""
-        same = (power_2d.detach().argmax(-1) == power_3d.argmax(-1)).sum()
+        """Add a batch to the epoch's tally: samples whose 2D and 3D powers name the same class."""
+        readout = readout_for(self.cfg)
+        same = (readout.scores(power_2d.detach()).argmax(-1) == readout.scores(power_3d).argmax(-1)).sum()
         self.tally["agree"] = self.tally.get("agree", 0) + int(same)
         self.tally["total"] = self.tally.get("total", 0) + int(power_2d.shape[0])
 

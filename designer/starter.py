@@ -14,7 +14,7 @@ WHOLE_SIGNALS_MAX = 2000
 """Signals up to this many samples are trained whole; longer ones in centred windows."""
 WINDOW_SAMPLES = 1000
 CELLS_PER_PROBE = 4
-"""Output-side cells per class: probes of radius 1.5 with a clear cell between them."""
+"""Output-side cells per probe: probes of radius 1.5 with a clear cell between them."""
 
 
 @dataclass(frozen=True)
@@ -92,29 +92,36 @@ seed = 0
 
 
 def _probes_section(nx: int, ny: int, region: tuple[int, int, int, int], source: tuple[int, int], edge_cells: int,
-                    classes: tuple[str, ...]) -> str:
+                    classes: tuple[str, ...], readout) -> str:
     from .config import GridSpec, RegionSpec, SourceSpec
     from .placement import place_probes
 
     x0, x1, y0, y1 = region
     probes = place_probes(GridSpec(nx, ny, absorber_cells=15), RegionSpec(x0, x1, y0, y1), (SourceSpec(*source),),
-                          classes, edge_cells)
+                          readout.ports(classes), edge_cells)
+    what = "one probe per class" if readout.ports_per_class == 1 else "two probes per class (every k+, then every k-)"
     blocks = []
     for i, p in enumerate(probes):
-        head = "[[probes]]                     # one probe per class, in the order of [data] classes" if i == 0 \
+        head = f"[[probes]]                     # {what}, in the order of [data] classes" if i == 0 \
             else "[[probes]]"
         blocks.append(f'{head}\nname = {_toml_string(p.name)}\nx_cells = {p.x_cells}\ny_cells = {p.y_cells}\n'
                       f'radius_cells = {p.radius_cells:g}\n')
     return "\n".join(blocks)
 
 
-def starter_config(template_name: str, plan: DataPlan | None = None) -> str:
-    """A runnable config for ``template_name`` with every section explained (fitted to ``plan``'s data)."""
+def starter_config(template_name: str, plan: DataPlan | None = None, readout: str = "intensity") -> str:
+    """A runnable config for ``template_name`` with every section explained (fitted to ``plan``'s data).
+
+    readout: a key of ``designer.readout.READOUTS``; it sets the probes per class.
+    """
+    from .readout import get_readout
+
+    r = get_readout(readout)
     t = load_template(template_name)
     u = t.length_unit
     h = t.to_unit(t.cell_size_m)
     classes = plan.classes if plan else ("ae", "ei", "iy")
-    height = max(48, CELLS_PER_PROBE * len(classes))
+    height = max(48, CELLS_PER_PROBE * r.probes_for(len(classes)))
     # A frame around the whole domain stands outside the absorbing layer: shift everything inward.
     p = t.printing
     f = max(1, round(p.frame_width_m / t.cell_size_m)) if p.frame_width_m > 0 and p.frame_around == "domain" else 0
@@ -149,7 +156,10 @@ x_cells = {source[0]}
 y_cells = {source[1]}
 
 # Probes: leave out every [[probes]] table to have one placed per class along the output side.
-{_probes_section(nx, ny, region, source, 15 + f, classes)}
+{_probes_section(nx, ny, region, source, 15 + f, classes, r)}
+[readout]                      # how the probes' powers name the class (see the README's Readouts)
+kind = "{r.name}"{" " * (22 - len(r.name))}# intensity: the largest probe power | ratio: the largest P_k+ / P_k- of a pair
+
 [simulation]
 engine = "auto"                # auto | fused | reference
 dtype = "float32"              # float32 | float64

@@ -36,6 +36,7 @@ from .physics import (ENGINES, Layout, build_medium, get_engine, layout_from_con
                       wave_speed_m_per_s)
 from .physics.spectral import SpectralMedium, spectral_power
 from .progress import Progress, as_progress, compile_notice
+from .readout import Readout, readout_for
 
 __all__ = ["Problem", "make_problem", "evaluate", "train_fold", "Evaluation"]
 
@@ -56,6 +57,11 @@ class Problem:
     solves: dict = field(default_factory=dict, compare=False, repr=False)  # spectral solves, by design
     group: Group | None = None  # the ranks sharing this fold's steps and evaluations (designer.distributed)
     twin: object | None = None  # the 3D part of physics-aware training (designer.physics_aware.Twin3D)
+
+    @property
+    def readout(self) -> Readout:
+        """How the probe powers name a class (:mod:`designer.readout`)."""
+        return readout_for(self.cfg)
 
 
 def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device: str | None = None) -> Problem:
@@ -139,8 +145,8 @@ def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.T
     every = batches(corpus, indices, batch_size, window, dtype=problem.dtype, ring_down=ring_down)
     for y, chunk, power in batch_powers(problem.group, every, lambda b: probe_power(problem, rho, b.inputs, b.lengths),
                                         problem.layout.probe_weights.shape[0], problem.dtype):
-        lp = log_probabilities(power).cpu()
-        losses.append(float(cross_entropy(power, y.to(problem.device))) * len(chunk))
+        lp = log_probabilities(power, problem.readout).cpu()
+        losses.append(float(cross_entropy(power, y.to(problem.device), problem.readout)) * len(chunk))
         preds.append(lp.argmax(-1).numpy())
         labels.append(y.numpy())
         idx.append(chunk)
@@ -245,10 +251,10 @@ def _accumulate_gradient(problem, theta: torch.Tensor, beta: float, epoch: int, 
     def loss_of(v: int, rows: slice | None = None) -> torch.Tensor:
         if rows is None:  # the whole batch
             return cross_entropy(probe_power(problem, variants[v], x, lengths, scales[v], v == aware),
-                                 y) / len(variants)
+                                 y, problem.readout) / len(variants)
         power = probe_power(problem, variants[v], x[rows], None if lengths is None else lengths[rows], scales[v],
                             v == aware)
-        return cross_entropy(power, y[rows]) * ((rows.stop - rows.start) / x.shape[0]) / len(variants)
+        return cross_entropy(power, y[rows], problem.readout) * ((rows.stop - rows.start) / x.shape[0]) / len(variants)
 
     if problem.group is not None:
         items = work_items(len(variants), x.shape[0], time_domain(problem.engine, problem.cfg))

@@ -33,9 +33,11 @@ def templates():
                    ".npz/.csv/X.npy arrays, or a UCR archive (.ts, .tsv, .txt).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("designer.toml"),
               show_default=True, help="Where to write the config.")
+@click.option("--readout", type=click.Choice(["intensity", "ratio"]), default="intensity", show_default=True,
+              help="How probe powers name the class: one probe per class (intensity) or a pair per class (ratio).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @one_line
-def init(template_name, data, out, force):
+def init(template_name, data, out, readout, force):
     """Write a commented starter config for a template, or one fitted to a dataset (classes, lengths, probes)."""
     if template_name is None and data is None:
         raise DesignerError("init: pass --template NAME (see `designer templates`) or --data PATH")
@@ -53,7 +55,7 @@ def init(template_name, data, out, force):
     check_output_file(out)
 
     plan = plan_for_data(data, out.parent) if data is not None else None
-    text = starter_config(template_name or "photonic-soi", plan)
+    text = starter_config(template_name or "photonic-soi", plan, readout)
     parse_config(tomllib.loads(text), str(out))  # what is written must load as written
     atomic_write_text(out, text)
     click.echo(f"wrote {out}" + (f" for {len(plan.classes)} classes ({', '.join(plan.classes)}) of "

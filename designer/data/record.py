@@ -76,9 +76,13 @@ def check_fits(cfg: "Config", corpus: Corpus) -> None:
     if corpus.sample_rate_hz != cfg.data.sample_rate_hz:
         raise DesignerError(f"corpus at {corpus.sample_rate_hz:g} Hz, but data.sample_rate_hz is "
                             f"{cfg.data.sample_rate_hz:g}; expected the corpus at the run's rate (one sample per step)")
-    if len(corpus.classes) != len(cfg.probes):
+    from ..readout import readout_for
+
+    readout = readout_for(cfg)
+    if readout.probes_for(len(corpus.classes)) != len(cfg.probes):
         raise DesignerError(f"corpus with {len(corpus.classes)} classes {list(corpus.classes)}, but the config has "
-                            f"{len(cfg.probes)} probes; expected one probe per class")
+                            f"{len(cfg.probes)} probes; expected {readout.ports_per_class} probe(s) per class "
+                            f"(readout {readout.name!r})")
 
 
 def check_same_data(corpus: Corpus, recorded: dict | None, where: str) -> None:

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 import fabrication as fab
 
+from ..readout import probe_labels
 from .plotting import colour_bar, device_axis, draw_layout, map_figsize, new_figure, show_map, si_scale
 from .frequency_domain import IntensityMaps
 from .simulate import FieldRun
@@ -139,8 +140,9 @@ def probe_signal_figure(run: FieldRun, classes: tuple[str, ...], title: str) -> 
             ax.set_visible(False)
             continue
         end = int(run.lengths[b])
+        names = probe_labels(classes, run.probe_u2.shape[2])
         for p in range(run.probe_u2.shape[2]):
-            name = classes[p] if p < len(classes) else f"probe {p}"
+            name = names[p]
             ax.plot(t_ms[:end], 100 * share[b, :end, p], lw=1.3, label=f"{name} ({100 * share[b, end - 1, p]:.0f}%)")
         ax.set(xlabel="time (ms, signal)", ylabel="running Σ u² (% of the final total)",
                title=caption(run, b, classes),

@@ -23,6 +23,7 @@ from ..config import Config
 from ..drive import drive_for
 from ..physics import build_medium, layout_from_config
 from ..physics.spectral import SpectralMedium, field_intensity, spectral_power
+from ..readout import READOUTS, Readout, readout_for
 from .simulate import DTYPES
 
 __all__ = ["SpectralTransfer", "IntensityMaps", "node_weights", "transfer_at_nodes", "intensity_maps"]
@@ -66,9 +67,12 @@ class IntensityMaps:
     probe_power: np.ndarray
     labels: np.ndarray
 
+    readout: Readout = READOUTS["intensity"]
+
     @property
     def predicted(self) -> np.ndarray:
-        return self.probe_power.argmax(-1)
+        """(B,) class indices, through the run's readout."""
+        return self.readout.predict(self.probe_power)
 
 
 def _medium(cfg: Config, rho: np.ndarray):
@@ -109,4 +113,4 @@ def intensity_maps(cfg: Config, rho: np.ndarray, signals: list[np.ndarray], labe
     weights = node_weights(cfg, signals, medium.frequencies_hz)
     maps = field_intensity(medium, source, weights.double())
     power = torch.einsum("bxy,pxy->bp", maps, probes.double())
-    return IntensityMaps(maps.numpy(), power.numpy(), np.asarray(labels))
+    return IntensityMaps(maps.numpy(), power.numpy(), np.asarray(labels), readout_for(cfg))

@@ -17,6 +17,7 @@ from matplotlib.patches import Circle, Rectangle
 import fabrication as fab
 
 from ..design import atomic_write_bytes
+from ..readout import probe_labels
 
 __all__ = ["DPI", "UNIT_LABELS", "unit_label", "new_figure", "map_figsize", "show_map", "colour_bar",
            "draw_layout", "label_axes", "si_scale", "device_axis", "png_bytes", "save"]
@@ -90,12 +91,13 @@ def draw_layout(ax, layout: fab.Layout, classes: tuple[str, ...] = (), labels: b
         if labels:
             ax.annotate(src.name, (xs[0], ys[0]), xytext=(-4, 6), textcoords="offset points", ha="right",
                         color=SOURCE_COLOUR, fontsize=8, fontweight="bold", path_effects=outline)
+    names = probe_labels(classes, len(layout.probes)) if classes else ()
     for i, probe in enumerate(layout.probes):
         cx, cy = ((c + 0.5) * h for c in probe.centre_cells)
         ax.add_patch(Circle((cx, cy), probe.radius_cells * h, fill=False, lw=1.6, ec=colour,
                             label="probe" if i == 0 else None, path_effects=outline))
         if labels:
-            name = classes[i] if i < len(classes) else probe.name
+            name = names[i] if i < len(names) else probe.name
             ax.annotate(name, (cx + probe.radius_cells * h, cy), xytext=(4, -3), textcoords="offset points",
                         color=colour, fontsize=8, fontweight="bold", path_effects=outline)
 

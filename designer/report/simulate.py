@@ -24,6 +24,7 @@ from ..drive import drive_for
 from ..physics import build_medium, get_engine, layout_from_config
 from ..physics.impulse import probe_cells
 from ..physics.wave import face_coefficients, step
+from ..readout import READOUTS, Readout, readout_for
 
 __all__ = ["Clock", "FieldRun", "Transfer", "clock_of", "representative_samples", "simulate_fields",
            "transfer_spectra"]
@@ -84,9 +85,12 @@ class FieldRun:
         """(B, P) time-integrated probe intensities, as the classifier sees them."""
         return self.probe_u2.sum(1)
 
+    readout: Readout = READOUTS["intensity"]
+
     @property
     def predicted(self) -> np.ndarray:
-        return self.probe_power.argmax(-1)
+        """(B,) class indices, through the run's readout."""
+        return self.readout.predict(self.probe_power)
 
 
 def representative_samples(labels: np.ndarray, test_indices: np.ndarray, n_classes: int) -> np.ndarray:
@@ -149,7 +153,8 @@ def simulate_fields(cfg: Config, rho: np.ndarray, signals: list[np.ndarray], lab
             if n in kept_steps:
                 kept.append(u1.clone())
     return FieldRun(total.numpy().astype(float), torch.stack(per_step, 1).numpy().astype(float),
-                    torch.stack(kept, 1).numpy().astype(float), keep, lengths, np.asarray(labels), clock_of(cfg))
+                    torch.stack(kept, 1).numpy().astype(float), keep, lengths, np.asarray(labels), clock_of(cfg),
+                    readout_for(cfg))
 
 
 @dataclass(frozen=True)

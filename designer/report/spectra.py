@@ -14,6 +14,7 @@ from scipy.signal import spectrogram, welch
 
 from templates import C_VACUUM_M_PER_S
 
+from ..readout import probe_labels
 from .frequency_domain import SpectralTransfer
 from .plotting import colour_bar, device_axis, new_figure, si_scale
 from .simulate import Clock, Transfer
@@ -108,8 +109,9 @@ def transfer_figure(transfer: Transfer, classes: tuple[str, ...], title: str) ->
     scale = _freq_axes(ax, transfer.clock, float(f[-1]))
     reference = float(transfer.power.max()) or 1.0
     width = max(1, len(f) // SMOOTH_BINS)
+    names = probe_labels(classes, len(transfer.power))
     for p, curve in enumerate(transfer.power):
-        name = classes[p] if p < len(classes) else f"probe {p}"
+        name = names[p]
         line, = ax.plot(f / scale, _db(curve, reference), lw=0.6, alpha=0.35)
         ax.plot(f / scale, _db(uniform_filter1d(curve, width), reference), lw=1.5, color=line.get_color(),
                 label=f"probe {name}")
@@ -150,8 +152,9 @@ def node_transfer_figure(transfer: SpectralTransfer, classes: tuple[str, ...], t
     f = transfer.signal_hz
     scale, label = si_scale(float(np.abs(f).max()), "Hz")
     reference = float(transfer.power.max()) or 1.0
+    names = probe_labels(classes, len(transfer.power))
     for p, curve in enumerate(transfer.power):
-        name = classes[p] if p < len(classes) else f"probe {p}"
+        name = names[p]
         ax.plot(f / scale, _db(curve, reference), lw=1.3, marker="o", ms=3, label=f"probe {name}")
     if f[0] <= 0.0 <= f[-1] and transfer.carrier_hz:
         ax.axvline(0.0, color="0.4", lw=0.8, ls="--", label="carrier")
