@@ -26,7 +26,8 @@ DECADES = 4
 
 def caption(run: FieldRun | IntensityMaps, b: int, classes: tuple[str, ...]) -> str:
     true, pred = classes[run.labels[b]], classes[run.predicted[b]]
-    return f"class {true} -> probe {pred} ({'correct' if true == pred else 'wrong'})"
+    said = "probe" if run.readout.ports_per_class == 1 else "read as"
+    return f"class {true} -> {said} {pred} ({'correct' if true == pred else 'wrong'})"
 
 
 def _outline(ax, binary: np.ndarray, layout: fab.Layout, colour: str) -> None:
