@@ -19,7 +19,7 @@ from templates import Template, TemplateError, load_template
 from .config_rules import check_ports, check_signs, check_sizes, check_transit
 from .errors import ConfigError, DesignerError
 from .limits import read_regular_file
-from .readout import get_readout
+from .readout import READOUTS, get_readout
 
 __all__ = ["Config", "load_config", "parse_config", "read_config_data", "ConfigError"]
 
@@ -237,7 +237,7 @@ CHOICES = {
     ("simulation", "device"): ("auto", "cpu", "cuda"),
     ("grid", "absorber_profile"): ("polynomial", "cosine"),
     ("data", "normalise"): ("peak", "none"),
-    ("readout", "kind"): ("intensity", "ratio"),
+    ("readout", "kind"): tuple(READOUTS),
     ("training", "init"): ("uniform", "random", "half"),
     ("constraints", "method"): ("none", "robust", "indicator", "both"),
     ("constraints", "filter"): ("conic", "gaussian"),

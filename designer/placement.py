@@ -1,4 +1,4 @@
-"""Probes placed automatically: one per class, in class order, beside the design region's output side.
+"""Probes placed automatically: one per name (a class, or a readout's port), in order, beside the design region's output side.
 
 The output side is the side of the design region that faces away from the
 sources. Probes stand in a row along it, at integer cells, evenly spread over
@@ -36,7 +36,7 @@ def output_side(region: "RegionSpec", sources: tuple["SourceSpec", ...]) -> str:
 
 def place_probes(grid: "GridSpec", region: "RegionSpec", sources: tuple["SourceSpec", ...],
                  classes: tuple[str, ...], edge_cells: int | None = None) -> tuple["ProbeSpec", ...]:
-    """One probe per class, named after it; raises ValueError (one line) when they do not fit.
+    """One probe per entry of ``classes`` (the readout's ports), named after it; ValueError (one line) when they do not fit.
 
     edge_cells: cells along each edge of the grid no probe may reach (the
     absorbing layer, and a printed frame around the domain); default the absorber.

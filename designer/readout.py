@@ -33,20 +33,28 @@ nearly the same field, and their ratio could not tell anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Readout", "READOUTS", "get_readout", "readout_for", "probe_labels"]
 
 
-def _log(power: torch.Tensor) -> torch.Tensor:
+def _log(power: "torch.Tensor") -> "torch.Tensor":
+    import torch
+
     return torch.log(power.clamp_min(torch.finfo(power.dtype).tiny))
 
 
 @dataclass(frozen=True)
 class Readout:
-    """A registry entry: the probes per class and the map from probe powers (B, P) to log-probabilities (B, C)."""
+    """A registry entry: the probes per class and the map from probe powers (B, P) to log-probabilities (B, C).
+
+    torch is imported where a method needs it, so the CLI can list readouts without loading it.
+    """
 
     name: str
     ports_per_class: int
@@ -70,6 +78,8 @@ class Readout:
 
     def log_probabilities(self, power: torch.Tensor) -> torch.Tensor:
         """(B, C) log class probabilities from probe powers (B, P)."""
+        import torch
+
         if self.ports_per_class == 1:  # log(P_k / sum P), as the intensity readout has always computed it
             power = power.clamp_min(torch.finfo(power.dtype).tiny)
             return torch.log(power) - torch.log(power.sum(-1, keepdim=True))
@@ -77,6 +87,8 @@ class Readout:
 
     def predict(self, power) -> np.ndarray:
         """(B,) class indices from probe powers (B, P), numpy or torch."""
+        import torch
+
         p = torch.as_tensor(np.asarray(power) if not isinstance(power, torch.Tensor) else power)
         return self.scores(p.to(torch.float64)).argmax(-1).cpu().numpy()
 

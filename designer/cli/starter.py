@@ -7,6 +7,7 @@ import click
 
 from ..errors import DesignerError
 from ..paths import existing
+from ..readout import READOUTS
 from .common import one_line
 
 __all__ = ["templates", "init"]
@@ -33,8 +34,9 @@ def templates():
                    ".npz/.csv/X.npy arrays, or a UCR archive (.ts, .tsv, .txt).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("designer.toml"),
               show_default=True, help="Where to write the config.")
-@click.option("--readout", type=click.Choice(["intensity", "ratio"]), default="intensity", show_default=True,
-              help="How probe powers name the class: one probe per class (intensity) or a pair per class (ratio).")
+@click.option("--readout", type=click.Choice(list(READOUTS)), default="intensity", show_default=True,
+              help="How probe powers name the class: " + "; ".join(f"{r.name}, {r.summary}" for r in READOUTS.values())
+              + ".")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @one_line
 def init(template_name, data, out, readout, force):
