@@ -1,6 +1,6 @@
 """What a passive linear device could reach: the device's functional form with free weights.
 
-    python benchmarks/band_classifier.py CONFIG [--folds 5] [--bands 64]
+    python benchmarks/band_classifier.py CONFIG [--folds 5] [--bands 64] [--range-db 10,20,30]
 
 A linear wave device's probe power is p_j = sum_f |X(f)|^2 |H_j(f)|^2 (Parseval;
 Hughes et al., Science Advances 2019): a non-negative weighting of the input's
@@ -16,7 +16,13 @@ test accuracy of this bound for each readout and for
              low-pass and high-pass that are part of the device),
 
 so the rows show what the readout buys and what the drive's band costs
-before any geometry does.
+before any geometry does. As the device does, it fits on the training
+signals' centred windows (``[data] window_samples``; whole signals when 0)
+and tests on whole signals. With ``--range-db`` it also fits weights that
+span at most that many dB between bands: a part's transfer |H_j(f)|^2 spans
+a finite range of levels (``benchmarks/part_response.py`` measures it on a
+trained part), and a bound that needs 60 dB between bands says little about
+a part that reaches 10.
 It is a reference, not a strict bound: a device integrates a finite window
 (the series and its ring-down), which is not purely a power-spectrum
 weighting, and the fit sees ``--bands`` bands, not every frequency (on
@@ -35,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from designer.config import load_config  # noqa: E402
 from designer.data import load_corpus  # noqa: E402
+from designer.data.batches import centred_window  # noqa: E402
 from designer.drive import drive_for  # noqa: E402
 from designer.metrics import cross_entropy  # noqa: E402
 from designer.readout import READOUTS, Readout  # noqa: E402
@@ -58,20 +65,42 @@ def band_powers(signals, rate_hz: float, bands: int, drive=None) -> np.ndarray:
 
 
 def fit(train_x: np.ndarray, train_y: np.ndarray, classes: int, readout: Readout = READOUTS["intensity"],
-        steps: int = 600, seed: int = 0) -> torch.Tensor:
-    """(probes, bands) non-negative weights fitted by the readout's cross-entropy."""
-    scale = train_x.mean(0) + 1e-30
-    x = torch.as_tensor(train_x / scale)
+        steps: int = 600, seed: int = 0, range_db: float | None = None) -> torch.Tensor:
+    """(probes, bands) non-negative weights fitted by the readout's cross-entropy.
+
+    range_db: the most a probe's weights may differ between two bands, in dB
+    (W_jb = exp(s_j + L sigmoid(v_jb)), L = range_db ln(10) / 10), as a part
+    whose transfer |H_j(f)|^2 spans a finite range of levels; None: any
+    non-negative weights.
+    """
+    g = torch.Generator().manual_seed(seed)
     y = torch.as_tensor(train_y)
-    v = (0.01 * torch.randn(readout.probes_for(classes), x.shape[1], generator=torch.Generator().manual_seed(seed),
-                            dtype=torch.float64)).requires_grad_(True)
-    opt = torch.optim.Adam([v], lr=0.05)
+    probes = readout.probes_for(classes)
+    if range_db is None:
+        scale = train_x.mean(0) + 1e-30
+        x = torch.as_tensor(train_x / scale)
+        v = (0.01 * torch.randn(probes, x.shape[1], generator=g, dtype=torch.float64)).requires_grad_(True)
+        params = [v]
+
+        def weights():
+            return torch.nn.functional.softplus(v)
+    else:
+        scale = 1.0
+        x = torch.as_tensor(train_x / train_x.sum(1, keepdims=True))  # the readouts ignore a sample's level
+        v = (0.01 * torch.randn(probes, x.shape[1], generator=g, dtype=torch.float64)).requires_grad_(True)
+        s = torch.zeros(probes, 1, dtype=torch.float64, requires_grad=True)
+        params = [v, s]
+        span = range_db * np.log(10.0) / 10.0
+
+        def weights():
+            return torch.exp(s + span * torch.sigmoid(v))
+    opt = torch.optim.Adam(params, lr=0.05)
     for _ in range(steps):
         opt.zero_grad()
-        loss = cross_entropy(x @ torch.nn.functional.softplus(v).T, y, readout)
+        loss = cross_entropy(x @ weights().T, y, readout)
         loss.backward()
         opt.step()
-    return torch.nn.functional.softplus(v.detach()) / torch.as_tensor(scale)
+    return weights().detach() / torch.as_tensor(scale)
 
 
 def main() -> None:
@@ -79,6 +108,7 @@ def main() -> None:
     parser.add_argument("config", type=Path)
     parser.add_argument("--folds", type=int, default=None, help="override [training] folds")
     parser.add_argument("--bands", type=int, default=64)
+    parser.add_argument("--range-db", default="", help="also fit weights spanning at most these dB, comma-separated")
     args = parser.parse_args()
     cfg = load_config(args.config)
     if args.folds is not None:
@@ -87,21 +117,29 @@ def main() -> None:
     splits = make_splits(cfg, corpus)
     rate = cfg.data.sample_rate_hz
     classes = len(cfg.data.classes)
+    ranges = [None] + [float(r) for r in args.range_db.split(",") if r]
+    window = cfg.data.window_samples
+    # As the device: it trains on centred windows of the training signals, and is tested on whole signals.
+    trained_on = [centred_window(s, window) for s in corpus.signals] if window else corpus.signals
     rows = {}
     for name, drive in (("recorded", None), ("injected", drive_for(cfg))):
         x = band_powers(corpus.signals, rate, args.bands, drive)
+        xw = band_powers(trained_on, rate, args.bands, drive) if window else x
         for readout in READOUTS.values():
-            accs = []
-            for split in splits:
-                w = fit(x[split.train], corpus.labels[split.train], classes, readout)
-                pred = readout.predict(torch.as_tensor(x[split.test]) @ w.T)
-                accs.append(float((pred == corpus.labels[split.test]).mean()))
-            rows[f"{readout.name:9s} {name}"] = accs
+            for range_db in ranges:
+                accs = []
+                for split in splits:
+                    w = fit(xw[split.train], corpus.labels[split.train], classes, readout, range_db=range_db)
+                    pred = readout.predict(torch.as_tensor(x[split.test]) @ w.T)
+                    accs.append(float((pred == corpus.labels[split.test]).mean()))
+                limit = "" if range_db is None else f" {range_db:g} dB"
+                rows[f"{readout.name:9s} {name}{limit}"] = accs
+    trained = f"centred {window}-sample windows" if window else "whole signals"
     print(f"{args.config}: {len(splits)} split(s), {args.bands} bands of {rate / 2 / args.bands:.0f} Hz (signal), "
-          f"chance {100 / classes:.1f} %")
+          f"trained on {trained}, tested on whole signals, chance {100 / classes:.1f} %")
     for name, accs in rows.items():
         folds = " / ".join(f"{100 * a:.1f}" for a in accs)
-        print(f"{name:18s} test {100 * np.mean(accs):5.1f} +/- {100 * np.std(accs):4.1f} %   ({folds})")
+        print(f"{name:24s} test {100 * np.mean(accs):5.1f} +/- {100 * np.std(accs):4.1f} %   ({folds})")
 
 
 if __name__ == "__main__":

@@ -82,6 +82,7 @@ class SimulationSpec:
     device: str = "auto"
     time_scale: float = 0.0  # 0: take the template's
     steps_per_sample: int = 0  # 0: take the template's
+    preemphasis: float = 0.0  # drive electronics' y[n] = x[n] - a x[n-1] on the signal, before the template's chain
 
 
 @dataclass(frozen=True)
@@ -256,8 +257,9 @@ DATA_PATHS = ("path", "groups_file", "test_path")
 class _Checker:
     """Builds dataclasses from TOML tables, raising one-line ConfigErrors."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, stored: bool = False):
         self.source = source
+        self.stored = stored  # a trained design's record: fabrication-only rules are left to its export
 
     def fail(self, key: str, message: str) -> typing.NoReturn:
         raise ConfigError(f"{self.source}: {key}: {message}")
@@ -358,9 +360,16 @@ def load_config(path: str | Path, overrides: dict | None = None) -> Config:
     return parse_config(read_config_data(path, overrides), str(path))
 
 
-def parse_config(data: dict, source: str) -> Config:
-    """Validate a parsed TOML document into a :class:`Config`."""
-    check = _Checker(source)
+def parse_config(data: dict, source: str, stored: bool = False) -> Config:
+    """Validate a parsed TOML document into a :class:`Config`.
+
+    stored: the document is a trained design's record (``design.json``). A
+    rule that only concerns how the part is made, such as the lid ports' sizes
+    (:func:`designer.config_rules.lid_port_problems`), is then checked by the
+    export that makes it, so that a design trained before the rule still
+    verifies and reports.
+    """
+    check = _Checker(source, stored)
     for key in data:
         if key not in TOP_KEYS:
             check.unknown(key, TOP_KEYS)
@@ -428,14 +437,15 @@ def _resolve_data(spec: DataSpec, source: str, check: _Checker) -> DataSpec:
 def _placed_probes(sections: dict, sources: tuple[SourceSpec, ...], template: Template,
                    check: _Checker) -> tuple[ProbeSpec, ...]:
     """Probes for a config without [[probes]]: one per class along the output side (designer.placement)."""
-    from .placement import place_probes
+    from .placement import lid_port_rule, place_probes
 
     p = template.printing
     frame = max(1, round(p.frame_width_m / template.cell_size_m)) if p.frame_width_m > 0 else 0
     edge = sections["grid"].absorber_cells + (frame if p.frame_around == "domain" else 0)  # as _inside counts it
     try:
         return place_probes(sections["grid"], sections["design_region"], sources,
-                            get_readout(sections["readout"].kind).ports(sections["data"].classes), edge)
+                            get_readout(sections["readout"].kind).ports(sections["data"].classes), edge,
+                            lid_port_rule(template))
     except ValueError as exc:
         check.fail("probes", str(exc))
 
@@ -465,6 +475,9 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
     if cfg.simulation.steps_per_sample < 0:
         check.fail("simulation.steps_per_sample", f"expected 0 (the template's) or a positive integer, "
                                                   f"got {cfg.simulation.steps_per_sample}")
+    if not 0.0 <= cfg.simulation.preemphasis < 1.0:
+        check.fail("simulation.preemphasis", f"expected a coefficient a in [0, 1) of y[n] = x[n] - a x[n-1] "
+                                             f"(0: none; speech uses 0.95-0.97), got {cfg.simulation.preemphasis}")
     if cfg.simulation.time_scale < 0:
         check.fail("simulation.time_scale", f"expected a positive value (or 0 for the template's), got {cfg.simulation.time_scale}")
     if cfg.training.folds == 1 or cfg.training.folds < 0:

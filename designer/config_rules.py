@@ -13,7 +13,7 @@ from .limits import limits
 if TYPE_CHECKING:
     from .config import Config, SourceSpec
 
-__all__ = ["SEED_LIMIT", "check_sizes", "check_signs", "check_ports", "check_transit"]
+__all__ = ["SEED_LIMIT", "check_sizes", "check_signs", "check_ports", "check_transit", "lid_port_problems"]
 
 SEED_LIMIT = 2**63
 """Seeds are non-negative and below 2**63 (torch's and NumPy's generators take 64-bit seeds)."""
@@ -71,8 +71,12 @@ def _source_points(s: SourceSpec) -> list[tuple[float, float]]:
 
 
 def check_ports(cfg: Config, check) -> None:
-    """Probes must not overlap each other (two classes at one place), nor sit on a source."""
+    """Probes must not overlap each other (two classes at one place), nor sit on a source; where the template
+    drills the ports through a printed lid, every hole must stay open and the lid between holes must print."""
     probes = cfg.probes
+    if not getattr(check, "stored", False):
+        for key, message in lid_port_problems(cfg):
+            check.fail(key, message)
     for i, p in enumerate(probes):
         for j in range(i):
             q = probes[j]
@@ -83,6 +87,36 @@ def check_ports(cfg: Config, check) -> None:
             if any(math.hypot(x - p.x_cells, y - p.y_cells) <= p.radius_cells for x, y in _source_points(s)):
                 check.fail(f"probes[{i}]", f"at ({p.x_cells}, {p.y_cells}) it covers sources[{k}]; a probe must not "
                                            f"sit on a source")
+
+
+def lid_port_problems(cfg: Config):
+    """(key, message) for each probe whose hole through the printed lid breaks the template's rules: under the
+    minimum void across, or less than the minimum solid of lid to another hole (a source's hole is its cell
+    grown by half a cell: taken as a disc of one cell's radius). Nothing for a template without lid ports."""
+    from .placement import lid_port_rule
+
+    rule = lid_port_rule(cfg.template)
+    if rule is None:
+        return
+    h_mm = cfg.template.cell_size_m * 1e3
+    tol = 1e-6
+    probes = cfg.probes
+    for i, p in enumerate(probes):
+        if 2 * p.radius_cells < rule.hole_cells - tol:
+            yield (f"probes[{i}].radius_cells",
+                   f"{p.radius_cells:g} makes its port through the printed lid {2 * p.radius_cells * h_mm:.3g} mm "
+                   f"across, under the template's minimum void of {rule.hole_cells * h_mm:.3g} mm (the printer "
+                   f"would close it); expected radius_cells >= {rule.hole_cells / 2:g}")
+        others = [(f"probes[{j}]", q.x_cells, q.y_cells, q.radius_cells) for j, q in enumerate(probes[:i])]
+        others += [(f"sources[{k}]", x, y, 1.0) for k, s in enumerate(cfg.sources) for x, y in _source_points(s)]
+        for name, x, y, r in others:
+            bridge = math.hypot(x - p.x_cells, y - p.y_cells) - p.radius_cells - r
+            if bridge < rule.bridge_cells - tol:
+                yield (f"probes[{i}]",
+                       f"at ({p.x_cells}, {p.y_cells}) its lid port leaves {max(bridge, 0) * h_mm:.3g} mm of lid "
+                       f"to {name}'s, under the template's minimum solid of {rule.bridge_cells * h_mm:.3g} mm; "
+                       f"expected the holes' edges at least {rule.bridge_cells:g} cells apart")
+                break
 
 
 def check_transit(cfg: Config, check) -> None:

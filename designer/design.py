@@ -83,7 +83,7 @@ def load_design(path: str | Path) -> Design:
     if not meta_path.exists():
         raise DesignerError(f"{meta_path}: missing; a design needs design.npz and design.json side by side")
     meta = read_meta(meta_path)
-    cfg = parse_config(meta["config"], str(meta_path))
+    cfg = parse_config(meta["config"], str(meta_path), stored=True)
     arrays = read_npz(npz, "design file")
     check_arrays(arrays, design_arrays(cfg), npz)
     return Design(arrays=arrays, meta=meta, folder=folder)

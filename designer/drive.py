@@ -9,6 +9,14 @@ low-pass and high-pass (causal Butterworth filters, as drive electronics and
 a transducer are), which are part of the device: training, verify and the 3D
 check all inject exactly this waveform. With K = 1 and no filter the chain is
 the identity.
+Before the chain, the drive electronics may pre-emphasise the signal
+(``[simulation] preemphasis`` = a): y[n] = x[n] - a x[n-1] on its samples,
+|1 - a e^{-i w}|^2 in power, from (1 - a)^2 at DC to (1 + a)^2 at Nyquist
+(+6 dB per octave between). Voiced speech falls by about that much above
+its first formant, so the higher formants reach the part at levels near
+the first's, and a passive part, whose probe weights span a finite range of
+levels, can weigh them (the classic speech-analysis pre-emphasis, a =
+0.95-0.97).
 A template may instead carry the signal on an optical carrier (``[source]
 modulation``): the low-passed signal y(t), time-scaled, is then the envelope
 of the injected field, at frequency f_c + f (single sideband, an IQ
@@ -24,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.signal import butter, resample_poly, sosfilt
+from scipy.signal import butter, lfilter, resample_poly, sosfilt
 
 from .config import Config
 
@@ -33,7 +41,8 @@ __all__ = ["Drive", "drive_for"]
 
 @dataclass(frozen=True)
 class Drive:
-    """Resample by ``factor``, then low-pass at ``lowpass_hz`` and high-pass at ``highpass_hz`` (0: none)."""
+    """Pre-emphasise by ``preemphasis`` (0: none), resample by ``factor``, then low-pass at ``lowpass_hz`` and
+    high-pass at ``highpass_hz`` (0: none)."""
 
     factor: int
     lowpass_hz: float
@@ -43,10 +52,11 @@ class Drive:
     highpass_order: int = 2
     modulation: str = "none"
     carrier_hz: float = 0.0
+    preemphasis: float = 0.0
 
     @property
     def identity(self) -> bool:
-        return self.factor == 1 and not self.lowpass_hz and not self.highpass_hz
+        return self.factor == 1 and not self.lowpass_hz and not self.highpass_hz and not self.preemphasis
 
     def spectrum(self, y: np.ndarray, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
         """Injected field's energy per frequency bin of already-driven ``y`` (..., T): (freq_hz (F,), energy (..., F)).
@@ -93,6 +103,8 @@ class Drive:
         if self.identity:
             return x
         y = np.asarray(x, dtype=np.float64)
+        if self.preemphasis:
+            y = lfilter([1.0, -self.preemphasis], [1.0], y, axis=-1)
         if self.factor > 1:
             y = resample_poly(y, self.factor, 1, axis=-1)
         if self.lowpass_hz and self.lowpass_hz < 0.5 * self.step_rate_hz:
@@ -118,4 +130,4 @@ def drive_for(cfg: Config, refine: int = 1) -> Drive:
     rate = cfg.data.sample_rate_hz * cfg.time_scale * k
     return Drive(factor=k, lowpass_hz=d.lowpass_hz, lowpass_order=d.lowpass_order, step_rate_hz=rate,
                  highpass_hz=d.highpass_hz, highpass_order=d.highpass_order, modulation=d.modulation,
-                 carrier_hz=d.carrier_hz)
+                 carrier_hz=d.carrier_hz, preemphasis=cfg.simulation.preemphasis)

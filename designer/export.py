@@ -14,6 +14,7 @@ import numpy as np
 import fabrication as fab
 
 from .config import Config, parse_config
+from .config_rules import lid_port_problems
 from .design import Design
 from .errors import DesignerError
 
@@ -25,7 +26,7 @@ FORMATS = ("gds", "stl", "msh", "vtu", "xdmf", "svg", "png")
 def config_of(design: Design) -> Config:
     """The validated config a design was trained with."""
     try:
-        return parse_config(design.config_data, str(design.folder / "design.json"))
+        return parse_config(design.config_data, str(design.folder / "design.json"), stored=True)
     except KeyError:
         raise DesignerError(f"{design.folder / 'design.json'}: no config recorded") from None
 
@@ -74,6 +75,10 @@ def export_design(design: Design, fmt: str, out: Path | None = None) -> ExportRe
     if fmt not in FORMATS:
         raise DesignerError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     cfg = config_of(design)
+    if fmt == "stl":
+        for key, message in lid_port_problems(cfg):
+            raise DesignerError(f"{design.folder / 'design.json'}: {key}: {message}; the STL's lid would not print "
+                                "as simulated (a design placed before this rule: train it again)")
     layout, process = fab_layout(cfg), fab_process(cfg)
     binary = np.asarray(design.binary, dtype=float)
     polygons = fab.polygons_from_binary(binary, layout, process)

@@ -92,13 +92,13 @@ seed = 0
 
 
 def _probes_section(nx: int, ny: int, region: tuple[int, int, int, int], source: tuple[int, int], edge_cells: int,
-                    classes: tuple[str, ...], readout) -> str:
+                    classes: tuple[str, ...], readout, template) -> str:
     from .config import GridSpec, RegionSpec, SourceSpec
-    from .placement import place_probes
+    from .placement import lid_port_rule, place_probes
 
     x0, x1, y0, y1 = region
     probes = place_probes(GridSpec(nx, ny, absorber_cells=15), RegionSpec(x0, x1, y0, y1), (SourceSpec(*source),),
-                          readout.ports(classes), edge_cells)
+                          readout.ports(classes), edge_cells, lid_port_rule(template))
     what = "one probe per class" if readout.ports_per_class == 1 else "two probes per class (every k+, then every k-)"
     blocks = []
     for i, p in enumerate(probes):
@@ -156,7 +156,7 @@ x_cells = {source[0]}
 y_cells = {source[1]}
 
 # Probes: leave out every [[probes]] table to have one placed per class along the output side.
-{_probes_section(nx, ny, region, source, 15 + f, classes, r)}
+{_probes_section(nx, ny, region, source, 15 + f, classes, r, t)}
 [readout]                      # how the probes' powers name the class (see the README's Readouts)
 kind = "{r.name}"{" " * (22 - len(r.name))}# intensity: the largest probe power | ratio: the largest P_k+ / P_k- of a pair
 
@@ -166,6 +166,7 @@ dtype = "float32"              # float32 | float64
 device = "auto"                # auto | cpu | cuda
 time_scale = 0.0               # 0 takes the template's ({t.time_scale:g})
 steps_per_sample = 0           # 0 takes the template's ({t.steps_per_sample}); dt = 1 / (sample_rate_hz * time_scale * steps_per_sample)
+preemphasis = 0.0              # drive electronics' y[n] = x[n] - a x[n-1] before the template's chain (speech: 0.97)
 
 [nonlinearity]                 # the paper's nonlinearities, acting only where rho > 0
 kerr = 0.0                     # Courant-number change per unit field^2

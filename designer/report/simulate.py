@@ -26,8 +26,8 @@ from ..physics.impulse import probe_cells
 from ..physics.wave import face_coefficients, step
 from ..readout import READOUTS, Readout, readout_for
 
-__all__ = ["Clock", "FieldRun", "Transfer", "clock_of", "representative_samples", "simulate_fields",
-           "transfer_spectra"]
+__all__ = ["Clock", "FieldRun", "ImpulseResponse", "Transfer", "clock_of", "impulse_response",
+           "representative_samples", "simulate_fields", "transfer_spectra"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 IMPULSE_AT_SAMPLES = 16  # the impulse's sample: past the drive's centred anti-imaging filter (10 samples a side)
@@ -175,9 +175,33 @@ class Transfer:
         return self.device_hz / self.clock.time_scale
 
 
+@dataclass(frozen=True)
+class ImpulseResponse:
+    """The field ``traces`` (T, C) that one unit signal sample (through the drive chain) leaves at the probes'
+    cells, the probes' weights there (P, C) and the run's clock; the impulse enters at step ``start``."""
+
+    traces: np.ndarray
+    weights: np.ndarray
+    start: int
+    clock: Clock
+
+    def energy(self) -> np.ndarray:
+        """(P, T) each probe's response intensity sum_c w_pc g_c[n]^2, step by step."""
+        return self.weights @ (self.traces ** 2).T
+
+    def duration_steps(self, fraction: float = 0.9) -> np.ndarray:
+        """(P,) steps between the times each probe has received (1 - fraction) / 2 and (1 + fraction) / 2 of
+        its response energy: the central ``fraction`` of the response, the drive chain's own included."""
+        cum = np.cumsum(self.energy(), axis=1)
+        cum = cum / np.maximum(cum[:, -1:], 1e-300)
+        lo = np.argmax(cum >= (1 - fraction) / 2, axis=1)
+        hi = np.argmax(cum >= (1 + fraction) / 2, axis=1)
+        return hi - lo
+
+
 @torch.no_grad()
-def transfer_spectra(cfg: Config, rho: np.ndarray, samples: int, engine: str | None = None) -> Transfer:
-    """Per-probe transfer spectra of the device ``rho`` (nx, ny), from ``samples`` samples of impulse response.
+def impulse_response(cfg: Config, rho: np.ndarray, samples: int, engine: str | None = None) -> ImpulseResponse:
+    """The probes' response to one signal sample on the device ``rho`` (nx, ny), ``samples`` samples long.
 
     The impulse is a unit signal sample through the drive chain (resampling
     and low-pass included), traced at the probes' cells by ``engine``'s
@@ -192,10 +216,17 @@ def transfer_spectra(cfg: Config, rho: np.ndarray, samples: int, engine: str | N
     cells, weights = probe_cells(layout.probe_weights.to(dtype))
     traces = get_engine(engine or cfg.simulation.engine, traces=True)(medium, layout.source_weights.to(dtype),
                                                                       inputs, cells)[0]
-    clock = clock_of(cfg)
-    g = traces.double().numpy()
+    return ImpulseResponse(traces.double().numpy(), weights.double().numpy(),
+                           IMPULSE_AT_SAMPLES * drive_for(cfg).factor, clock_of(cfg))
+
+
+def transfer_spectra(cfg: Config, rho: np.ndarray, samples: int, engine: str | None = None) -> Transfer:
+    """Per-probe transfer spectra of the device ``rho`` (nx, ny), from ``samples`` samples of impulse response
+    (:func:`impulse_response`)."""
+    response = impulse_response(cfg, rho, samples, engine)
+    clock, g = response.clock, response.traces
     n_fft = 1 << int(np.ceil(np.log2(max(len(g), 2))))
     spectrum = np.abs(np.fft.rfft(g, n=n_fft, axis=0)) ** 2  # (F, C)
     device_hz = np.fft.rfftfreq(n_fft, 1.0 / clock.step_rate_hz)
     band = device_hz <= clock.step_rate_hz / (2 * clock.steps_per_sample)
-    return Transfer(device_hz[band], (weights.double().numpy() @ spectrum.T)[:, band], clock)
+    return Transfer(device_hz[band], (response.weights @ spectrum.T)[:, band], clock)

@@ -84,3 +84,81 @@ def test_no_room_beside_the_region_is_one_line():
     region = dict(EXAMPLE_REGION, x1_cells=112)
     with pytest.raises(ConfigError, match="no room for the probes on the design region's right side"):
         _config(["a", "b"], region=region)
+
+
+# --- Ports drilled through a printed lid (acoustic-channel: [print] ports) ---
+
+VOWELS12_GRID = {"nx": 166, "ny": 106, "absorber_cells": 20}
+VOWELS12_REGION = {"x0_cells": 36, "x1_cells": 128, "y0_cells": 26, "y1_cells": 80, "keepout_cells": 2}
+
+
+def _channel_config(classes, readout="intensity", probes=None):
+    doc = tiny_data()
+    doc["template"] = "acoustic-channel"
+    doc.update(grid=dict(VOWELS12_GRID), design_region=dict(VOWELS12_REGION))
+    doc["sources"] = [{"name": "input", "x_cells": 28, "y_cells": 53}]
+    doc["data"] = {"source": "arrays", "path": "unused.npz", "classes": list(classes)}
+    doc["readout"] = {"kind": readout}
+    if probes is None:
+        del doc["probes"]
+    else:
+        doc["probes"] = probes
+    return parse_config(doc, "lid.toml")
+
+
+def _lid_holes(cfg):
+    """The holes the STL writer cuts through the lid, as shapely polygons in mm."""
+    from designer.export import fab_layout
+    from fabrication.stl import port_shapes
+
+    return port_shapes(fab_layout(cfg))
+
+
+@pytest.mark.parametrize("n, readout", [(2, "intensity"), (5, "ratio"), (12, "ratio")])
+def test_lid_ports_stay_open_and_apart(n, readout):
+    cfg = _channel_config([f"c{k}" for k in range(n)], readout)
+    _assert_rules(cfg)
+    holes = _lid_holes(cfg)
+    assert len(holes) == len(cfg.probes) + 1  # one per probe and the source
+    t = cfg.template
+    unit_mm = t.unit_m * 1e3
+    min_void_mm, min_solid_mm = t.min_void_m * 1e3, t.min_solid_m * 1e3
+    grid_mm = t.manufacturing_grid_m * 1e3  # a disc's polygon is a few um narrower across its flats
+    for hole in holes:
+        # the hole's narrowest width (its minimum bounding rectangle's short side) at least the minimum void
+        box = hole.minimum_rotated_rectangle.exterior.coords
+        sides = [math.dist(box[i], box[i + 1]) for i in range(2)]
+        assert min(sides) * unit_mm >= min_void_mm - grid_mm
+    for a, b in itertools.combinations(holes, 2):
+        assert a.distance(b) * unit_mm >= min_solid_mm - grid_mm  # the lid between two holes prints
+
+
+def test_many_lid_ports_stagger_into_two_rows():
+    cfg = _channel_config([f"c{k}" for k in range(12)], "ratio")  # 24 ports on a 54-cell side
+    xs = sorted({p.x_cells for p in cfg.probes})
+    assert len(xs) == 2 and all(p.radius_cells >= 1 for p in cfg.probes)
+    ys = [p.y_cells for p in cfg.probes]
+    assert ys == sorted(ys) and len(set(ys)) == 24  # still in port order along the side
+
+
+def test_a_lid_port_under_the_minimum_void_is_one_line():
+    probes = [{"name": n, "x_cells": 134, "y_cells": y, "radius_cells": r} for n, y, r in (("a", 40, 0.5), ("b", 60, 2))]
+    with pytest.raises(ConfigError) as err:
+        _channel_config(["a", "b"], probes=probes)
+    message = str(err.value)
+    assert "\n" not in message and "probes[0].radius_cells" in message and "minimum void of 1.6 mm" in message
+
+
+def test_lid_ports_too_close_is_one_line():
+    probes = [{"name": n, "x_cells": 134, "y_cells": y, "radius_cells": 1} for n, y in (("a", 40), ("b", 43))]
+    with pytest.raises(ConfigError) as err:
+        _channel_config(["a", "b"], probes=probes)
+    message = str(err.value)
+    assert "\n" not in message and "probes[1]" in message and "minimum solid of 1.6 mm" in message
+
+
+def test_too_many_lid_ports_for_the_side_is_one_line():
+    with pytest.raises(ConfigError) as err:
+        _channel_config([f"c{k}" for k in range(30)], "ratio")
+    message = str(err.value)
+    assert "\n" not in message and "60 lid ports" in message and "54 cells" in message

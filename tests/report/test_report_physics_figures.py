@@ -16,7 +16,7 @@ from designer.export import fab_layout
 from designer.physics import build_medium, layout_from_config, simulate
 from designer.report import animation, curves, fields, solid, spectra, tables
 from designer.report.plotting import device_axis, new_figure, si_scale
-from designer.report.simulate import clock_of, simulate_fields, transfer_spectra
+from designer.report.simulate import ImpulseResponse, clock_of, impulse_response, simulate_fields, transfer_spectra
 from tests.conftest import tiny_data
 
 CLASSES = ("ae", "ei", "iy")
@@ -62,6 +62,44 @@ def test_transfer_spectra_weigh_the_input_power_spectrum(cfg, binary):
     np.testing.assert_allclose(predicted, power[0].numpy(), rtol=1e-6)
     assert transfer.device_hz[-1] == pytest.approx(clock_of(cfg).step_rate_hz / 2)
     np.testing.assert_allclose(transfer.signal_hz, transfer.device_hz / cfg.time_scale)
+
+
+def test_impulse_response_energy_is_the_transfer_spectrum_integral(cfg, binary):
+    """Parseval: each probe's response energy sum_n e_p[n] is (1/N) sum_k |H_p(f_k)|^2 over the whole spectrum."""
+    samples = 4000
+    response = impulse_response(cfg, binary, samples, engine="reference")
+    transfer = transfer_spectra(cfg, binary, samples, engine="reference")
+    n_fft = 2 * (len(transfer.device_hz) - 1)
+    weight = np.full(len(transfer.device_hz), 2.0)
+    weight[[0, -1]] = 1.0
+    np.testing.assert_allclose(response.energy().sum(1), (transfer.power * weight).sum(1) / n_fft, rtol=1e-9)
+
+
+def test_no_probe_hears_the_impulse_before_the_wave_can_reach_it(cfg):
+    """Causality: in plain background the first 5 % of a probe's response energy arrives no earlier than the
+    wave's travel time (distance to the disc's edge over c dt / h cells per step) after the impulse enters."""
+    empty = np.zeros((cfg.grid.nx, cfg.grid.ny))
+    response = impulse_response(cfg, empty, 600, engine="reference")
+    energy = np.cumsum(response.energy(), axis=1)
+    first = np.argmax(energy >= 0.05 * energy[:, -1:], axis=1) - response.start
+    t = cfg.template
+    cells_per_step = t.background.simulated_speed_m_per_s * cfg.dt_s / t.cell_size_m
+    s = cfg.sources[0]
+    for p, arrival in zip(cfg.probes, first):
+        travel = (np.hypot(p.x_cells - s.x_cells, p.y_cells - s.y_cells) - p.radius_cells) / cells_per_step
+        assert arrival >= travel - 1
+        assert arrival <= 3 * travel + 20  # and it does arrive, not only in the tail
+    assert (response.duration_steps() > 0).all()
+
+
+def test_response_duration_is_the_central_share_of_the_energy():
+    """A response of constant intensity over L steps lasts 0.9 L by its central 90 %; a single step lasts 0."""
+    traces = np.zeros((400, 2))
+    traces[100:300, 0] = 1.0
+    traces[50, 1] = 3.0
+    r = ImpulseResponse(traces, np.eye(2), 0, clock=None)
+    np.testing.assert_array_equal(r.duration_steps(0.9), [180, 0])
+    np.testing.assert_array_equal(r.duration_steps(0.5), [100, 0])
 
 
 def test_class_spectra_peak_at_each_class_tone():
