@@ -35,7 +35,7 @@ from designer.data.batches import centred_window  # noqa: E402
 from designer.design import load_design  # noqa: E402
 from designer.drive import drive_for  # noqa: E402
 from designer.export import config_of  # noqa: E402
-from designer.report.simulate import impulse_response, transfer_spectra  # noqa: E402
+from designer.report.simulate import ImpulseResponse, impulse_response  # noqa: E402
 
 
 def signal_band(cfg, signals, fraction: float) -> tuple[float, float]:
@@ -83,10 +83,9 @@ def main() -> None:
         length = response.duration_steps(args.fraction) / per_ms
         impulse = np.zeros(samples)
         impulse[16] = 1.0
-        e = np.cumsum(drive_for(cfg).numpy(impulse) ** 2)
-        e = e / e[-1]
-        chain = (np.argmax(e >= (1 + args.fraction) / 2) - np.argmax(e >= (1 - args.fraction) / 2)) / per_ms
-        transfer = transfer_spectra(cfg, rho, samples)
+        alone = ImpulseResponse(drive_for(cfg).numpy(impulse)[:, None], np.ones((1, 1)), 0, response.clock)
+        chain = float(alone.duration_steps(args.fraction)[0]) / per_ms
+        transfer = response.transfer()  # the same traced impulse
         lo, hi = signal_band(cfg, signals, args.fraction)
         spread = level_range_db(transfer.device_hz, transfer.power, lo, hi)
         print(f"{run}: {len(cfg.probes)} probes; length {np.median(length):.1f} ms of signal time (median; "

@@ -198,6 +198,15 @@ class ImpulseResponse:
         hi = np.argmax(cum >= (1 + fraction) / 2, axis=1)
         return hi - lo
 
+    def transfer(self) -> "Transfer":
+        """|H_p(f)|^2 per probe from these traces, up to the signal's Nyquist rate."""
+        clock, g = self.clock, self.traces
+        n_fft = 1 << int(np.ceil(np.log2(max(len(g), 2))))
+        spectrum = np.abs(np.fft.rfft(g, n=n_fft, axis=0)) ** 2  # (F, C)
+        device_hz = np.fft.rfftfreq(n_fft, 1.0 / clock.step_rate_hz)
+        band = device_hz <= clock.step_rate_hz / (2 * clock.steps_per_sample)
+        return Transfer(device_hz[band], (self.weights @ spectrum.T)[:, band], clock)
+
 
 @torch.no_grad()
 def impulse_response(cfg: Config, rho: np.ndarray, samples: int, engine: str | None = None) -> ImpulseResponse:
@@ -223,10 +232,4 @@ def impulse_response(cfg: Config, rho: np.ndarray, samples: int, engine: str | N
 def transfer_spectra(cfg: Config, rho: np.ndarray, samples: int, engine: str | None = None) -> Transfer:
     """Per-probe transfer spectra of the device ``rho`` (nx, ny), from ``samples`` samples of impulse response
     (:func:`impulse_response`)."""
-    response = impulse_response(cfg, rho, samples, engine)
-    clock, g = response.clock, response.traces
-    n_fft = 1 << int(np.ceil(np.log2(max(len(g), 2))))
-    spectrum = np.abs(np.fft.rfft(g, n=n_fft, axis=0)) ** 2  # (F, C)
-    device_hz = np.fft.rfftfreq(n_fft, 1.0 / clock.step_rate_hz)
-    band = device_hz <= clock.step_rate_hz / (2 * clock.steps_per_sample)
-    return Transfer(device_hz[band], (response.weights @ spectrum.T)[:, band], clock)
+    return impulse_response(cfg, rho, samples, engine).transfer()
