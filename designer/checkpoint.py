@@ -45,8 +45,9 @@ def run_fingerprint(cfg) -> dict:
 
     ``training.epochs`` (a run may be extended) and the engine and device
     (which change round-off, not the problem) are left out, and so are
-    ``training.restarts`` and an off ``training.physics_aware``: a checkpoint
-    written before those keys existed still resumes.
+    ``training.restarts``, an off ``training.physics_aware`` and a
+    ``readout.sharpness`` of 1: a checkpoint written before those keys
+    existed still resumes.
     """
     import dataclasses
 
@@ -61,6 +62,8 @@ def run_fingerprint(cfg) -> dict:
     sections["sources"] = [dataclasses.asdict(s) for s in cfg.sources]
     sections["probes"] = [dataclasses.asdict(p) for p in cfg.probes]
     sections["template"] = cfg.template.name
+    if cfg.readout.sharpness != 1.0:  # at 1, a run is the run it was before the key existed
+        sections["readout_sharpness"] = cfg.readout.sharpness
     return json.loads(jsonio.dumps(sections))
 
 

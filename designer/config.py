@@ -96,9 +96,18 @@ class NonlinearitySpec:
 
 @dataclass(frozen=True)
 class ReadoutSpec:
-    """How probe powers name a class (a key of ``designer.readout.READOUTS``): one probe per class, or a pair."""
+    """How probe powers name a class (a key of ``designer.readout.READOUTS``): one probe per class, or a pair.
+
+    sharpness: the factor on the class scores (natural-log powers or power
+    ratios) before the softmax of the loss, log_softmax(sharpness * scores).
+    The class, their argmax, does not change; a part whose scores span a
+    fraction of a neper stays near the uniform distribution at 1, where the
+    cross-entropy rewards the mean score margin of every window alike, easy
+    ones too. A larger factor weighs the windows near a decision boundary.
+    """
 
     kind: str = "intensity"
+    sharpness: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -466,6 +475,7 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         "constraints.beta_every_epochs": cfg.constraints.beta_every_epochs,
         "nonlinearity.saturation_amplitude": cfg.nonlinearity.saturation_amplitude,
         "data.speakers_per_sex": cfg.data.speakers_per_sex, "training.eval_every": cfg.training.eval_every,
+        "readout.sharpness": cfg.readout.sharpness,
     }
     for key, value in positive.items():
         if value <= 0:

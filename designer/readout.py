@@ -60,6 +60,7 @@ class Readout:
     ports_per_class: int
     suffixes: tuple[str, ...]
     summary: str
+    sharpness: float = 1.0  # the factor on the scores in the loss's softmax ([readout] sharpness)
 
     def ports(self, classes: tuple[str, ...]) -> tuple[str, ...]:
         """Probe names in probe order for ``classes``: every class with the first suffix, then with the next."""
@@ -80,10 +81,11 @@ class Readout:
         """(B, C) log class probabilities from probe powers (B, P)."""
         import torch
 
-        if self.ports_per_class == 1:  # log(P_k / sum P), as the intensity readout has always computed it
+        if self.ports_per_class == 1 and self.sharpness == 1.0:
+            # log(P_k / sum P), as the intensity readout has always computed it
             power = power.clamp_min(torch.finfo(power.dtype).tiny)
             return torch.log(power) - torch.log(power.sum(-1, keepdim=True))
-        return torch.log_softmax(self.scores(power), dim=-1)
+        return torch.log_softmax(self.sharpness * self.scores(power), dim=-1)
 
     def predict(self, power) -> np.ndarray:
         """(B,) class indices from probe powers (B, P), numpy or torch."""
@@ -107,8 +109,12 @@ def get_readout(name: str) -> Readout:
 
 
 def readout_for(cfg) -> Readout:
-    """The readout a config names ([readout] kind)."""
-    return get_readout(cfg.readout.kind)
+    """The readout a config names ([readout] kind), with its loss sharpness."""
+    import dataclasses
+
+    readout = get_readout(cfg.readout.kind)
+    sharpness = getattr(cfg.readout, "sharpness", 1.0)
+    return readout if sharpness == 1.0 else dataclasses.replace(readout, sharpness=float(sharpness))
 
 
 def probe_labels(classes: tuple[str, ...], probes: int) -> tuple[str, ...]:

@@ -192,3 +192,39 @@ def test_ratio_training_gradient_matches_finite_differences():
         numeric = float(loss(theta + eps * direction) - loss(theta - eps * direction)) / (2 * eps)
     assert abs(analytic) > 1e-6
     assert analytic == pytest.approx(numeric, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(READOUTS))
+def test_sharpness_scales_the_scores_in_the_softmax_and_keeps_the_class(name):
+    import dataclasses
+
+    r = READOUTS[name]
+    sharp = dataclasses.replace(r, sharpness=4.0)
+    p = _powers(6, r.probes_for(3), seed=3)
+    expected = torch.log_softmax(4.0 * r.scores(p), dim=-1)
+    assert torch.allclose(sharp.log_probabilities(p), expected, rtol=0, atol=1e-12)
+    assert (sharp.predict(p) == r.predict(p)).all()
+    # a sharper softmax is more confident in its argmax
+    top = torch.as_tensor(r.predict(p))[:, None]
+    assert (sharp.log_probabilities(p).gather(1, top) > r.log_probabilities(p).gather(1, top)).all()
+    labels = torch.tensor([0, 2, 1, 1, 0, 2])
+    q = p.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: cross_entropy(x, labels, sharp), (q,), eps=1e-6, atol=1e-8)
+
+
+def test_sharpness_is_read_from_the_config_checked_and_part_of_the_resume_fingerprint():
+    from designer.checkpoint import run_fingerprint
+    from designer.readout import readout_for
+
+    doc = tiny_data()
+    plain = parse_config(doc, "run.toml")
+    doc["readout"] = {"kind": "intensity", "sharpness": 3.0}
+    sharp = parse_config(doc, "run.toml")
+    assert readout_for(plain).sharpness == 1.0 and readout_for(sharp).sharpness == 3.0
+    assert "readout_sharpness" not in run_fingerprint(plain)  # checkpoints written before the key still resume
+    assert run_fingerprint(sharp) != run_fingerprint(plain)  # a resume cannot change the loss it trains on
+    doc["readout"]["sharpness"] = 0.0
+    with pytest.raises(ConfigError) as err:
+        parse_config(doc, "run.toml")
+    message = str(err.value)
+    assert "\n" not in message and "readout.sharpness" in message and "run.toml" in message
