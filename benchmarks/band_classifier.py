@@ -127,19 +127,23 @@ def main() -> None:
         xw = band_powers(trained_on, rate, args.bands, drive) if window else x
         for readout in READOUTS.values():
             for range_db in ranges:
-                accs = []
+                accs, fits = [], []
                 for split in splits:
                     w = fit(xw[split.train], corpus.labels[split.train], classes, readout, range_db=range_db)
                     pred = readout.predict(torch.as_tensor(x[split.test]) @ w.T)
                     accs.append(float((pred == corpus.labels[split.test]).mean()))
+                    # how well the weights fit what they were fitted on (a part's "train" figure)
+                    seen = readout.predict(torch.as_tensor(xw[split.train]) @ w.T)
+                    fits.append(float((seen == corpus.labels[split.train]).mean()))
                 limit = "" if range_db is None else f" {range_db:g} dB"
-                rows[f"{readout.name:9s} {name}{limit}"] = accs
+                rows[f"{readout.name:9s} {name}{limit}"] = (accs, fits)
     trained = f"centred {window}-sample windows" if window else "whole signals"
     print(f"{args.config}: {len(splits)} split(s), {args.bands} bands of {rate / 2 / args.bands:.0f} Hz (signal), "
           f"trained on {trained}, tested on whole signals, chance {100 / classes:.1f} %")
-    for name, accs in rows.items():
+    for name, (accs, fits) in rows.items():
         folds = " / ".join(f"{100 * a:.1f}" for a in accs)
-        print(f"{name:24s} test {100 * np.mean(accs):5.1f} +/- {100 * np.std(accs):4.1f} %   ({folds})")
+        print(f"{name:24s} test {100 * np.mean(accs):5.1f} +/- {100 * np.std(accs):4.1f} %   ({folds})   "
+              f"train {100 * np.mean(fits):5.1f} %")
 
 
 if __name__ == "__main__":

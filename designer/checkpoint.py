@@ -45,9 +45,13 @@ def run_fingerprint(cfg) -> dict:
 
     ``training.epochs`` (a run may be extended) and the engine and device
     (which change round-off, not the problem) are left out, and so are
-    ``training.restarts``, an off ``training.physics_aware`` and a
-    ``readout.sharpness`` of 1: a checkpoint written before those keys
-    existed still resumes.
+    ``training.restarts``, an off ``training.physics_aware``, a
+    ``readout.sharpness`` of 1, a ``simulation.preemphasis`` of 0 and the
+    template's own ``steps_per_sample``: a checkpoint written before those
+    keys entered the fingerprint still resumes. Each of them, set otherwise,
+    changes the problem (the drive, the time step), so a resume with another
+    value is refused. ``readout.kind`` needs no entry: it fixes how many
+    probes the classes have, and the probes are in the fingerprint.
     """
     import dataclasses
 
@@ -59,6 +63,10 @@ def run_fingerprint(cfg) -> dict:
     if not sections["training"]["physics_aware"]:  # off, a run is the run it was before the switch existed
         sections["training"].pop("physics_aware")
     sections["simulation"] = {"dtype": cfg.simulation.dtype, "time_scale": cfg.time_scale}
+    if cfg.simulation.preemphasis != 0.0:  # at 0, the drive is the drive of a run before the key existed
+        sections["simulation"]["preemphasis"] = cfg.simulation.preemphasis
+    if cfg.steps_per_sample != cfg.template.steps_per_sample:  # the template's time step needs no entry
+        sections["simulation"]["steps_per_sample"] = cfg.steps_per_sample
     sections["sources"] = [dataclasses.asdict(s) for s in cfg.sources]
     sections["probes"] = [dataclasses.asdict(p) for p in cfg.probes]
     sections["template"] = cfg.template.name

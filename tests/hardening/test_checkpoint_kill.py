@@ -149,6 +149,20 @@ def test_a_resume_with_another_config_is_refused_naming_the_key(uninterrupted, t
         optimize(other, run, resume=True)
 
 
+@pytest.mark.parametrize("key, value", [("preemphasis", 0.9), ("steps_per_sample", 0)])
+def test_a_resume_with_another_drive_or_time_step_is_refused(uninterrupted, tmp_path, key, value):
+    """The drive filter and the time step change the problem; a resume must not train on a different one."""
+    run = tmp_path / "run"
+    shutil.copytree(uninterrupted, run)
+    cfg = tiny()
+    value = value or 2 * cfg.steps_per_sample  # twice as many steps per sample: a different, still stable, dt
+    other = cfg.replace(simulation=dataclasses.replace(cfg.simulation, **{key: value}))
+    with pytest.raises(DesignerError, match=rf"another config: simulation\.{key} \(None in the checkpoint, "):
+        optimize(other, run, resume=True)
+    assert checkpoint.run_fingerprint(other) != checkpoint.run_fingerprint(cfg)
+    assert "preemphasis" not in checkpoint.run_fingerprint(cfg)["simulation"]  # older checkpoints still resume
+
+
 def test_a_corrupt_checkpoint_is_refused_and_nothing_is_shipped(uninterrupted, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(uninterrupted, run)
