@@ -45,12 +45,13 @@ def run_fingerprint(cfg) -> dict:
 
     ``training.epochs`` (a run may be extended) and the engine and device
     (which change round-off, not the problem) are left out, and so are
-    ``training.restarts``, an off ``training.physics_aware``, a
-    ``readout.sharpness`` of 1, a ``simulation.preemphasis`` of 0 and the
-    template's own ``steps_per_sample``: a checkpoint written before those
-    keys entered the fingerprint still resumes. Each of them, set otherwise,
-    changes the problem (the drive, the time step), so a resume with another
-    value is refused. ``readout.kind`` needs no entry: it fixes how many
+    ``training.restarts``, an off ``training.physics_aware``, an empty
+    ``training.init_from``, a ``readout.sharpness`` of 1, a
+    ``simulation.preemphasis`` of 0 and the template's own
+    ``steps_per_sample``: a checkpoint written before those keys entered the
+    fingerprint still resumes. Each of them, set otherwise, changes the
+    problem (the start, the loss, the drive, the time step), so a resume with
+    another value is refused. ``readout.kind`` needs no entry: it fixes how many
     probes the classes have, and the probes are in the fingerprint.
     """
     import dataclasses
@@ -62,6 +63,8 @@ def run_fingerprint(cfg) -> dict:
     sections["training"].pop("restarts")
     if not sections["training"]["physics_aware"]:  # off, a run is the run it was before the switch existed
         sections["training"].pop("physics_aware")
+    if not sections["training"]["init_from"]:  # a run started from no other run, as before the key existed
+        sections["training"].pop("init_from")
     sections["simulation"] = {"dtype": cfg.simulation.dtype, "time_scale": cfg.time_scale}
     if cfg.simulation.preemphasis != 0.0:  # at 0, the drive is the drive of a run before the key existed
         sections["simulation"]["preemphasis"] = cfg.simulation.preemphasis

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -169,6 +170,7 @@ class TrainingSpec:
     speed_jitter: float = 0.0  # every variant of every batch sees all wave speeds scaled by 1 + U(-j, j)
     restarts: int = 1  # seeds seed .. seed + restarts - 1 per fold; ships the lowest fabricated training loss
     physics_aware: bool = False  # fabricated epochs: forward through the 3D part, backward through the 2D twin
+    init_from: str = ""  # a run, fold or design.npz whose trained latent field starts this run (same fold, same data)
 
 
 @dataclass(frozen=True)
@@ -393,6 +395,9 @@ def parse_config(data: dict, source: str, stored: bool = False) -> Config:
     tables = {**data, "data": _data_aliases(data.get("data", {}), check)}
     sections = {name: check.build(cls, tables.get(name, {}), name, name) for name, cls in SECTIONS.items()}
     sections["data"] = _resolve_data(sections["data"], source, check)
+    if (start := sections["training"].init_from) and not Path(start).is_absolute():  # relative to the config
+        sections["training"] = dataclasses.replace(sections["training"],
+                                                   init_from=str(Path(os.path.abspath(Path(source).parent / start))))
     arrays = {}
     for name, cls in ARRAYS.items():
         if name == "probes" and name not in data:

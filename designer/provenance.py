@@ -82,7 +82,8 @@ def _plain(value):
 
 def config_document(cfg: Config, raw: dict | None, data_table: dict) -> dict:
     """The config a design records: what was written (``raw``), or for a config made in code every
-    section of ``cfg``; either way with the resolved ``[data]`` table and the probes as placed."""
+    section of ``cfg``; either way with the resolved ``[data]`` table, the probes as placed and an
+    absolute ``training.init_from``."""
     if raw:
         doc = dict(raw)
     else:
@@ -94,6 +95,8 @@ def config_document(cfg: Config, raw: dict | None, data_table: dict) -> dict:
         doc["sources"] = [dataclasses.asdict(s) for s in cfg.sources]
     doc["data"] = data_table
     doc["probes"] = [dataclasses.asdict(p) for p in cfg.probes]
+    if cfg.training.init_from:  # where the run started, as an absolute path (the raw one was relative to its config)
+        doc["training"] = {**doc.get("training", {}), "init_from": cfg.training.init_from}
     return doc
 
 

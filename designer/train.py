@@ -27,7 +27,7 @@ from .config import Config
 from .data import Corpus, Split, batches, ring_down_steps, with_ring_down
 from .data.record import check_fits
 from .density import DensityModel, fabricated_coverage, make_density_model
-from .design import atomic_write_text, save_design
+from .design import atomic_write_text, load_design, save_design
 from .distributed import Group, batch_powers, plain_record, time_domain, work_items
 from .drive import Drive, drive_for
 from .errors import DesignerError
@@ -180,8 +180,40 @@ def _epoch_record(problem: Problem, corpus: Corpus, split: Split, theta: torch.T
     return record, confusions
 
 
-def _initial_theta(problem: Problem) -> torch.Tensor:
+def _theta_from_run(problem: Problem, corpus: Corpus, split: Split) -> torch.Tensor:
+    """The latent field a finished run trained, as this fold's starting design (``training.init_from``).
+
+    ``init_from`` names a design file, a fold's folder or a run folder; a run
+    folder with ``fold-K`` folders gives fold K its own fold's field. The
+    field must lie on this run's grid and design region, and the design must
+    have been trained on exactly this fold's training samples of the same
+    data: a field trained on any of this fold's test samples would carry
+    them into training. Anything else is a one-line error.
+    """
+    root = Path(problem.cfg.training.init_from)
+    key = "training.init_from"
+    if not root.exists():
+        raise DesignerError(f"{key}: {root}: not found; expected a run folder, a fold folder or a design.npz")
+    fold = root / f"fold-{split.fold}"
+    design = load_design(fold if root.is_dir() and (fold / "design.npz").exists() else root)
+    theta, mask = design.arrays["theta"], design.arrays["design_mask"]
+    here = problem.layout.design_mask.cpu().numpy()
+    if theta.shape != here.shape or not np.array_equal(mask, here):
+        raise DesignerError(f"{key}: {design.folder}: its design region is not this run's (grid {theta.shape} against "
+                            f"{here.shape}); expected a run on the same grid and design region")
+    recorded = (design.meta.get("data") or {}).get("labels_lengths_sha256")
+    same_data = recorded is not None and recorded == corpus.summary()["labels_lengths_sha256"]
+    if not same_data or not np.array_equal(np.sort(design.arrays["train_indices"]), np.sort(split.train)):
+        raise DesignerError(f"{key}: {design.folder}: trained on other samples than fold {split.fold}'s "
+                            f"{len(split.train)} training samples; expected the same fold of a run on the same data "
+                            f"(starting from it could carry test samples into training)")
+    return torch.from_numpy(np.array(theta, dtype=np.float64)).to(problem.device, problem.dtype)
+
+
+def _initial_theta(problem: Problem, corpus: Corpus | None = None, split: Split | None = None) -> torch.Tensor:
     t = problem.cfg.training
+    if t.init_from and split is not None:
+        return _theta_from_run(problem, corpus, split)
     shape = problem.layout.design_mask.shape
     gen = torch.Generator().manual_seed(t.seed)
     # The pipeline maps theta through a sigmoid: theta = logit(density).
@@ -307,7 +339,7 @@ def train_fold(cfg: Config, corpus: Corpus, split: Split, folder: Path, resume: 
     writes = group is None or group.leader
     progress = as_progress(echo)
     t = cfg.training
-    theta = _initial_theta(problem).requires_grad_(True)
+    theta = _initial_theta(problem, corpus, split).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=t.learning_rate)
     selected = _Selection()
     fingerprint = run_fingerprint(cfg)
