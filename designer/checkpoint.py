@@ -46,7 +46,7 @@ def run_fingerprint(cfg) -> dict:
     ``training.epochs`` (a run may be extended) and the engine and device
     (which change round-off, not the problem) are left out, and so are
     ``training.restarts``, an off ``training.physics_aware``, an empty
-    ``training.init_from``, a ``readout.sharpness`` of 1, a
+    ``training.init_from``, a ``readout.sharpness`` of 1, a ``readout.gates`` of 1, a
     ``simulation.preemphasis`` of 0 and the template's own
     ``steps_per_sample``: a checkpoint written before those keys entered the
     fingerprint still resumes. Each of them, set otherwise, changes the
@@ -75,6 +75,8 @@ def run_fingerprint(cfg) -> dict:
     sections["template"] = cfg.template.name
     if cfg.readout.sharpness != 1.0:  # at 1, a run is the run it was before the key existed
         sections["readout_sharpness"] = cfg.readout.sharpness
+    if cfg.readout.gates != 1:  # at 1, the probes integrate the whole time, as before the key existed
+        sections["readout_gates"] = cfg.readout.gates
     return json.loads(jsonio.dumps(sections))
 
 

@@ -105,10 +105,17 @@ class ReadoutSpec:
     fraction of a neper stays near the uniform distribution at 1, where the
     cross-entropy rewards the mean score margin of every window alike, easy
     ones too. A larger factor weighs the windows near a decision boundary.
+
+    gates: gated detection. Each probe's integration time (the sample and
+    its ring-down) is split into this many equal consecutive gates, each
+    integrated on its own, and a class's score is the mean over the gates of
+    the readout's score in each (:mod:`designer.readout`). 1 integrates the
+    whole time, as the paper's readout does.
     """
 
     kind: str = "intensity"
     sharpness: float = 1.0
+    gates: int = 1
 
 
 @dataclass(frozen=True)
@@ -257,6 +264,8 @@ CHOICES = {
 }
 MAX_RESTARTS = 64
 """Seeds per fold that ``training.restarts`` may ask for (each costs one whole training)."""
+MAX_GATES = 64
+"""Gates per probe that ``readout.gates`` may ask for."""
 
 VOWELS = ("ae", "ah", "aw", "eh", "ei", "er", "ih", "iy", "oa", "oo", "uh", "uw")
 DATA_ALIASES = {"corpus": "source", "vowels": "classes"}
@@ -480,7 +489,7 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         "constraints.beta_every_epochs": cfg.constraints.beta_every_epochs,
         "nonlinearity.saturation_amplitude": cfg.nonlinearity.saturation_amplitude,
         "data.speakers_per_sex": cfg.data.speakers_per_sex, "training.eval_every": cfg.training.eval_every,
-        "readout.sharpness": cfg.readout.sharpness,
+        "readout.sharpness": cfg.readout.sharpness, "readout.gates": cfg.readout.gates,
     }
     for key, value in positive.items():
         if value <= 0:
@@ -511,6 +520,8 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         check.fail("training.speed_jitter", f"expected a relative jitter in [0, 0.2), got {cfg.training.speed_jitter}")
     if cfg.training.physics_aware:
         _check_physics_aware(cfg, check)
+    if cfg.readout.gates > 1:
+        _check_gates(cfg, check)
     if not 1 <= cfg.training.restarts <= MAX_RESTARTS:
         check.fail("training.restarts", f"expected 1 to {MAX_RESTARTS} seeds per fold, got {cfg.training.restarts}")
     if cfg.training.select_epochs < 1:
@@ -533,6 +544,22 @@ def _check_physics_aware(cfg: Config, check: _Checker) -> None:
     elif cfg.constraints.fabricated_epochs < 1:
         check.fail("training.physics_aware", "it acts in the epochs that train through the fabricated geometry; "
                                              "set constraints.fabricated_epochs to 1 or more")
+
+
+def _check_gates(cfg: Config, check: _Checker) -> None:
+    """What ``readout.gates`` needs: the probes' signals in time, from one traced impulse per batch."""
+    t, nl = cfg.template, cfg.nonlinearity
+    if cfg.readout.gates > MAX_GATES:
+        check.fail("readout.gates", f"expected 1 to {MAX_GATES} gates per probe, got {cfg.readout.gates}")
+    elif t.spectral:
+        check.fail("readout.gates", f"template {t.name} is solved in the frequency domain, which has no time "
+                                    f"to gate; gates need a time-domain template")
+    elif nl.kerr or nl.saturable_absorption:
+        check.fail("readout.gates", "gated powers come from one traced impulse per batch: they need a linear "
+                                    "medium (no nonlinearity)")
+    elif cfg.simulation.engine not in ("auto", "impulse"):
+        check.fail("readout.gates", f"gated powers come from one traced impulse per batch: expected "
+                                    f"simulation.engine auto or impulse, got {cfg.simulation.engine!r}")
 
 
 def _check_stability(cfg: Config, check: _Checker) -> None:

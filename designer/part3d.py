@@ -175,7 +175,8 @@ def evaluate_3d(path: Path, cfg: Config, corpus, indices: np.ndarray, refine: in
     def counted(medium, source, inputs, probes, record_every=0, **kwargs):
         # Time steps actually simulated: one impulse per batch, or every sample.
         batch, length = inputs.shape
-        impulse = name == "impulse" or (name == "auto" and medium.linear and not record_every and batch > 1)
+        impulse = name == "impulse" or (name == "auto" and medium.linear and not record_every
+                                        and (batch > 1 or kwargs.get("gates", 1) > 1))
         steps[0] += length if impulse else batch * length
         return run(medium, source, inputs, probes, record_every, **kwargs)
 

@@ -77,14 +77,17 @@ class Twin3D:
         return agree / total if total else None
 
     def power(self, flat: torch.Tensor, injected: torch.Tensor, lengths: torch.Tensor | None,
-              speed_scale: float) -> torch.Tensor:
-        """Probe powers (B, P) of the part whose 2D map is ``flat``, for injected waveforms (B, T) (no graph)."""
+              speed_scale: float, gates: int = 1, gate_delay: int = 0) -> torch.Tensor:
+        """Probe powers (B, P), (B, G P) with G gates, of the part whose 2D map is ``flat``, for injected
+        waveforms (B, T) (no graph)."""
         with torch.no_grad():
             rho = extrude(flat.detach(), list(self.names))
             medium: Medium = build_medium(rho, self.cfg, self.layout)
             if speed_scale != 1.0:
                 medium = dataclasses.replace(medium, courant=medium.courant * speed_scale)
             extra = {} if lengths is None else {"lengths": lengths}
+            if gates > 1:
+                extra.update(gates=gates, gate_delay=gate_delay)
             power, _ = get_engine("impulse")(medium, self.layout.source_weights, injected,
                                              self.layout.probe_weights, **extra)
         return power

@@ -23,6 +23,20 @@ measured on the part is exactly what training optimised.
                same class of electronics as comparing the detectors of the
                intensity readout.
 
+Gated detection (``[readout] gates = G``). Each probe's integration time
+(the sample and its ring-down, L steps) is split into G equal consecutive
+gates, gate g covering the steps n with g L / G <= n < (g + 1) L / G, each
+integrated on its own (a boxcar integrator per gate, or one detector whose
+output is sampled G times). The engines then return G powers per probe,
+gate-major: power[:, g P + p] is probe p's power in gate g. A class's score
+is the mean over the gates of its score in each, s_k = (1/G) sum_g
+s_k(P_{., g}): for the ratio readout the mean of the pair's log ratios, the
+log of the geometric mean of G ratios (the mean keeps the scores' scale, and
+so the loss's, that of one gate). A linear, time-invariant part weighs only the input's power
+spectrum; the gates let it weigh the spectrum of each part of the signal,
+so a class can be told by *when* its energy arrives. G = 1 is the readout
+above, unchanged.
+
 Probe order: ``ports(classes)`` names the probes a readout needs, in the
 order the config's [[probes]] (or the automatic placement) must give them:
 one per class for intensity; for ratio, every ``k+`` in class order, then
@@ -61,6 +75,7 @@ class Readout:
     suffixes: tuple[str, ...]
     summary: str
     sharpness: float = 1.0  # the factor on the scores in the loss's softmax ([readout] sharpness)
+    gates: int = 1  # consecutive integration gates per probe ([readout] gates)
 
     def ports(self, classes: tuple[str, ...]) -> tuple[str, ...]:
         """Probe names in probe order for ``classes``: every class with the first suffix, then with the next."""
@@ -70,25 +85,29 @@ class Readout:
         return classes * self.ports_per_class
 
     def scores(self, power: torch.Tensor) -> torch.Tensor:
-        """(B, C) class scores from probe powers (B, P); the class is their argmax."""
-        if self.ports_per_class == 1:
-            return _log(power)
+        """(B, C) class scores from probe powers (B, G P), gate-major; the class is their argmax."""
         lp = _log(power)
-        c = power.shape[-1] // 2
-        return lp[..., :c] - lp[..., c:]
+        if self.gates > 1:
+            lp = lp.reshape(*lp.shape[:-1], self.gates, lp.shape[-1] // self.gates)
+        if self.ports_per_class == 1:
+            per_gate = lp
+        else:
+            c = lp.shape[-1] // 2
+            per_gate = lp[..., :c] - lp[..., c:]
+        return per_gate.mean(-2) if self.gates > 1 else per_gate
 
     def log_probabilities(self, power: torch.Tensor) -> torch.Tensor:
-        """(B, C) log class probabilities from probe powers (B, P)."""
+        """(B, C) log class probabilities from probe powers (B, G P)."""
         import torch
 
-        if self.ports_per_class == 1 and self.sharpness == 1.0:
+        if self.ports_per_class == 1 and self.sharpness == 1.0 and self.gates == 1:
             # log(P_k / sum P), as the intensity readout has always computed it
             power = power.clamp_min(torch.finfo(power.dtype).tiny)
             return torch.log(power) - torch.log(power.sum(-1, keepdim=True))
         return torch.log_softmax(self.sharpness * self.scores(power), dim=-1)
 
     def predict(self, power) -> np.ndarray:
-        """(B,) class indices from probe powers (B, P), numpy or torch."""
+        """(B,) class indices from probe powers (B, G P), numpy or torch."""
         import torch
 
         p = torch.as_tensor(np.asarray(power) if not isinstance(power, torch.Tensor) else power)
@@ -109,12 +128,15 @@ def get_readout(name: str) -> Readout:
 
 
 def readout_for(cfg) -> Readout:
-    """The readout a config names ([readout] kind), with its loss sharpness."""
+    """The readout a config names ([readout] kind), with its loss sharpness and gates."""
     import dataclasses
 
     readout = get_readout(cfg.readout.kind)
-    sharpness = getattr(cfg.readout, "sharpness", 1.0)
-    return readout if sharpness == 1.0 else dataclasses.replace(readout, sharpness=float(sharpness))
+    sharpness = float(getattr(cfg.readout, "sharpness", 1.0))
+    gates = int(getattr(cfg.readout, "gates", 1))
+    if sharpness == 1.0 and gates == 1:
+        return readout
+    return dataclasses.replace(readout, sharpness=sharpness, gates=gates)
 
 
 def probe_labels(classes: tuple[str, ...], probes: int) -> tuple[str, ...]:

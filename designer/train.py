@@ -26,6 +26,7 @@ from .checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from .config import Config
 from .data import Corpus, Split, batches, ring_down_steps, with_ring_down
 from .data.record import check_fits
+from .data.timing import first_arrival_samples
 from .density import DensityModel, fabricated_coverage, make_density_model
 from .design import atomic_write_text, load_design, save_design
 from .distributed import Group, batch_powers, plain_record, time_domain, work_items
@@ -83,7 +84,7 @@ def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device
 
 def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
                 lengths: torch.Tensor | None = None, speed_scale: float = 1.0, aware: bool = False) -> torch.Tensor:
-    """Time-integrated probe intensities (B, P) for density ``rho`` and signals ``inputs`` (B, T).
+    """Time-integrated probe intensities (B, P), (B, G P) with G gates, for density ``rho`` and signals ``inputs`` (B, T).
 
     ``inputs`` are signal samples; the drive chain turns them into the
     injected waveform, ``problem.drive.factor`` steps per sample. lengths:
@@ -105,6 +106,10 @@ def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
         medium = dataclasses.replace(medium, courant=medium.courant * speed_scale)
     k = problem.drive.factor
     extra = {} if lengths is None else {"lengths": (lengths * k).to(problem.device)}
+    gates = problem.cfg.readout.gates
+    if gates > 1:  # gated detection: (B, G P) powers, gate-major, from the first arrival on (designer.readout)
+        extra["gates"] = gates
+        extra["gate_delay"] = first_arrival_samples(problem.cfg) * k
     injected = problem.drive(inputs.to(problem.device, problem.dtype))
     if isinstance(medium, SpectralMedium):  # whole ring-down, by Parseval: lengths change nothing
         weights = problem.drive.node_weights(injected, medium.frequencies_hz)
@@ -114,7 +119,8 @@ def probe_power(problem: Problem, rho: torch.Tensor, inputs: torch.Tensor,
     if aware and problem.twin is not None:
         from .physics_aware import physics_aware_power
 
-        power_3d = problem.twin.power(rho, injected, extra.get("lengths"), speed_scale)
+        power_3d = problem.twin.power(rho, injected, extra.get("lengths"), speed_scale, gates,
+                                      extra.get("gate_delay", 0))
         problem.twin.count(power, power_3d)
         power = physics_aware_power(power, power_3d)
     return power
@@ -144,7 +150,7 @@ def evaluate(problem: Problem, corpus: Corpus, indices: np.ndarray, rho: torch.T
     ring_down = ring_down_steps(problem.cfg, corpus)
     every = batches(corpus, indices, batch_size, window, dtype=problem.dtype, ring_down=ring_down)
     for y, chunk, power in batch_powers(problem.group, every, lambda b: probe_power(problem, rho, b.inputs, b.lengths),
-                                        problem.layout.probe_weights.shape[0], problem.dtype):
+                                        problem.layout.probe_weights.shape[0] * problem.readout.gates, problem.dtype):
         lp = log_probabilities(power, problem.readout).cpu()
         losses.append(float(cross_entropy(power, y.to(problem.device), problem.readout)) * len(chunk))
         preds.append(lp.argmax(-1).numpy())

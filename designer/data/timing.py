@@ -12,7 +12,7 @@ from .corpus import Corpus
 if TYPE_CHECKING:
     from ..config import Config
 
-__all__ = ["transit_steps", "transit_samples", "ring_down_steps", "with_ring_down", "RING_DOWN_AUTO_FACTOR"]
+__all__ = ["transit_steps", "transit_samples", "first_arrival_samples", "ring_down_steps", "with_ring_down", "RING_DOWN_AUTO_FACTOR"]
 
 RING_DOWN_AUTO_FACTOR = 2
 """Signals at least this many transit times long get no automatic ring-down."""
@@ -42,6 +42,23 @@ def transit_steps(cfg: "Config") -> int:
     points = _source_points(cfg)
     distance = max(min(math.hypot(p.x_cells - x, p.y_cells - y) for x, y in points) for p in cfg.probes)
     return math.ceil(distance / cells_per_step)
+
+
+def first_arrival_samples(cfg: "Config") -> int:
+    """Signal samples before which no probe can hear the sources: a lower bound on the first arrival.
+
+    The straight-line distance (cells) from the nearest source point to the
+    nearest probe, over the faster material's Courant number c_max dt / h
+    (cells per step), in whole samples, rounded down. The gates of a gated
+    readout (``[readout] gates``) start here: before it, every probe's
+    signal is zero (causality), and a gate over silence would have no power.
+    """
+    t = cfg.template
+    c_max = max(t.background.simulated_speed_m_per_s, t.material.simulated_speed_m_per_s)
+    cells_per_step = c_max * cfg.dt_s / t.cell_size_m
+    points = _source_points(cfg)
+    distance = min(math.hypot(p.x_cells - x, p.y_cells - y) for x, y in points for p in cfg.probes)
+    return math.floor(distance / cells_per_step / cfg.steps_per_sample)
 
 
 def transit_samples(cfg: "Config") -> int:

@@ -6,6 +6,8 @@ returns the probe powers (B, P) and the frames or None (:func:`designer.physics.
 (C, ndim) after every step, (B, T, C) (:func:`designer.physics.wave.simulate_traces`).
 The "impulse" engine (:mod:`designer.physics.impulse`) serves a linear medium's whole batch
 from one traced impulse; "auto" picks it for linear batches and the fused engine otherwise.
+``gates=G`` > 1 (gated detection, :mod:`designer.readout`) returns (B, G P) powers; only the
+impulse engine computes them ("auto" picks it), the others refuse the keyword.
 """
 from __future__ import annotations
 
@@ -16,7 +18,20 @@ from . import wave
 __all__ = ["ENGINES", "TRACE_ENGINES", "get_engine", "resolve_device"]
 
 
+def _ungated(kwargs: dict) -> dict:
+    kwargs.pop("gate_delay", None)
+    if kwargs.pop("gates", 1) > 1:
+        raise ValueError("gated probe powers ([readout] gates) come from one traced impulse: "
+                         "use the impulse or auto engine")
+    return kwargs
+
+
+def _reference(medium, *args, **kwargs):
+    return wave.simulate(medium, *args, **_ungated(kwargs))
+
+
 def _fused(medium, *args, **kwargs):
+    _ungated(kwargs)
     if medium.ndim == 3:
         from .fused3d import simulate_fused3d as simulate_fused
     else:
@@ -42,14 +57,14 @@ def _impulse(medium, *args, **kwargs):
 
 
 def _auto(medium, source_weights, inputs, probe_weights, record_every=0, **kwargs):
-    """The impulse engine for a linear medium and a batch (one simulation serves all); fused otherwise."""
-    if medium.linear and not record_every and inputs.shape[0] > 1:
+    """The impulse engine for a linear medium and a batch (one simulation serves all), or gated powers; fused otherwise."""
+    if medium.linear and not record_every and (inputs.shape[0] > 1 or kwargs.get("gates", 1) > 1):
         return _impulse(medium, source_weights, inputs, probe_weights, record_every, **kwargs)
-    engine = _fused if _fused_available() else wave.simulate
+    engine = _fused if _fused_available() else _reference
     return engine(medium, source_weights, inputs, probe_weights, record_every, **kwargs)
 
 
-ENGINES = {"reference": wave.simulate, "fused": _fused, "impulse": _impulse}
+ENGINES = {"reference": _reference, "fused": _fused, "impulse": _impulse}
 TRACE_ENGINES = {"reference": wave.simulate_traces, "fused": _fused_traces}
 
 

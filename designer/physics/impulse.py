@@ -12,7 +12,9 @@ time-integrated intensity is then
 
     power[b, p] = sum_{n < L_b} sum_c w_pc (g_c * x_b)[n]^2,
 
-with L_b the steps integrated for sample b. So one simulation of T steps
+with L_b the steps integrated for sample b (with G gates, G such sums, over
+G equal parts of the steps from the first arrival D to L_b;
+:mod:`designer.readout`). So one simulation of T steps
 (the longest input) records g at the probes' cells, and FFT convolutions give
 every sample's power: the cost no longer grows with the batch. Gradients flow
 through the convolution (autograd) into the traces and from there through the
@@ -27,7 +29,7 @@ import torch
 
 from .wave import Medium, simulate_traces
 
-__all__ = ["simulate_impulse", "probe_cells", "powers_from_traces"]
+__all__ = ["simulate_impulse", "probe_cells", "powers_from_traces", "gate_of_step"]
 
 CHUNK_BYTES = 256 * 2**20  # complex spectra held at once by the convolution
 
@@ -40,12 +42,28 @@ def probe_cells(probe_weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     return cells, probe_weights[(slice(None),) + index]
 
 
-def powers_from_traces(traces: torch.Tensor, weights: torch.Tensor, inputs: torch.Tensor,
-                       lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """Probe powers (B, P) of ``inputs`` (B, T) from impulse traces (T, C) and weights (P, C).
+def gate_of_step(steps: int, lengths: torch.Tensor, gates: int, delay: int = 0) -> torch.Tensor:
+    """(B, T) gate index of each step, floor((n - D) G / (L_b - D)), and G at the steps not integrated.
 
-    The convolution runs in float64 (rfft of length >= 2T - 1, chunked over
-    the batch to bound memory); the result has the inputs' dtype.
+    The gates split the steps D <= n < L_b (D: ``delay``, the first arrival):
+    gate g of sample b is the steps n with g (L_b - D) / G <= n - D < (g + 1) (L_b - D) / G.
+    A sample no longer than D is integrated whole in gate 0.
+    """
+    n = torch.arange(steps, device=lengths.device)[None, :]
+    length = lengths.to(torch.int64)[:, None]
+    start = torch.where(length > delay, torch.full_like(length, delay), torch.zeros_like(length))
+    index = torch.div((n - start).clamp_min(0) * gates, (length - start).clamp_min(1), rounding_mode="floor")
+    return torch.where((n >= start) & (n < length), index, torch.full_like(index, gates))
+
+
+def powers_from_traces(traces: torch.Tensor, weights: torch.Tensor, inputs: torch.Tensor,
+                       lengths: torch.Tensor | None = None, gates: int = 1, gate_delay: int = 0) -> torch.Tensor:
+    """Probe powers (B, P), or (B, G P) gate-major with ``gates`` G > 1, of ``inputs`` (B, T).
+
+    The gates split the steps from ``gate_delay`` to each sample's length (:func:`gate_of_step`).
+    From impulse traces (T, C) and weights (P, C). The convolution runs in
+    float64 (rfft of length >= 2T - 1, chunked over the batch to bound
+    memory); the result has the inputs' dtype.
     """
     batch, steps = inputs.shape
     n_fft = 1 << math.ceil(math.log2(max(2 * steps - 1, 2)))
@@ -59,6 +77,13 @@ def powers_from_traces(traces: torch.Tensor, weights: torch.Tensor, inputs: torc
         spectrum = torch.fft.rfft(x, n=n_fft, dim=1)[:, :, None] * g[None]  # (b, F, C)
         y = torch.fft.irfft(spectrum, n=n_fft, dim=1)[:, :steps]  # (b, T, C)
         square = y * y
+        if gates > 1:
+            length = (torch.full((x.shape[0],), steps, device=inputs.device) if lengths is None
+                      else lengths[start:start + chunk])
+            gate = torch.nn.functional.one_hot(gate_of_step(steps, length, gates, gate_delay), gates + 1)[..., :gates]
+            per_gate = torch.einsum("btg,btc->bgc", gate.to(square.dtype), square) @ w.T  # (b, G, P)
+            out.append(per_gate.reshape(x.shape[0], -1))
+            continue
         if lengths is not None:
             keep = torch.arange(steps, device=inputs.device)[None, :] < lengths[start:start + chunk, None]
             square = square * keep[:, :, None].to(square.dtype)
@@ -74,11 +99,15 @@ def simulate_impulse(
     record_every: int = 0,
     *,
     lengths: torch.Tensor | None = None,
+    gates: int = 1,
+    gate_delay: int = 0,
     trace_engine: Callable = simulate_traces,
 ) -> tuple[torch.Tensor, None]:
     """Probe powers (B, P) with the arguments and results of :func:`designer.physics.wave.simulate`.
 
     Linear media only; ``record_every`` (field frames) is not available here.
+    gates: G > 1 returns (B, G P), each probe's power in G consecutive gates
+    of its integration time from step ``gate_delay`` on (:func:`powers_from_traces`).
     trace_engine: a ``simulate_traces``-like function that runs the impulse.
     """
     if not medium.linear:
@@ -91,4 +120,4 @@ def simulate_impulse(
     impulse = inputs.new_zeros((1, steps))
     impulse[0, 0] = 1.0
     traces = trace_engine(medium, source_weights, impulse, cells)[0]  # (T, C)
-    return powers_from_traces(traces, weights, inputs, lengths), None
+    return powers_from_traces(traces, weights, inputs, lengths, gates, gate_delay), None

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..config import Config
+from ..data.timing import first_arrival_samples
 from ..drive import drive_for
 from ..physics import build_medium, get_engine, layout_from_config
 from ..physics.impulse import probe_cells
@@ -80,12 +81,22 @@ class FieldRun:
     labels: np.ndarray
     clock: Clock
 
+    readout: Readout = READOUTS["intensity"]
+    gate_delay: int = 0  # steps before the readout's first gate (the first arrival)
+
     @property
     def probe_power(self) -> np.ndarray:
-        """(B, P) time-integrated probe intensities, as the classifier sees them."""
-        return self.probe_u2.sum(1)
+        """(B, P) time-integrated probe intensities, (B, G P) gate-major with G gates, as the classifier sees them."""
+        if self.readout.gates == 1:
+            return self.probe_u2.sum(1)
+        from ..physics.impulse import gate_of_step
 
-    readout: Readout = READOUTS["intensity"]
+        b, steps, p = self.probe_u2.shape
+        gate = gate_of_step(steps, torch.as_tensor(self.lengths), self.readout.gates, self.gate_delay).numpy()
+        out = np.zeros((b, self.readout.gates, p))
+        for g in range(self.readout.gates):
+            out[:, g] = (self.probe_u2 * (gate == g)[:, :, None]).sum(1)
+        return out.reshape(b, -1)
 
     @property
     def predicted(self) -> np.ndarray:
@@ -154,7 +165,7 @@ def simulate_fields(cfg: Config, rho: np.ndarray, signals: list[np.ndarray], lab
                 kept.append(u1.clone())
     return FieldRun(total.numpy().astype(float), torch.stack(per_step, 1).numpy().astype(float),
                     torch.stack(kept, 1).numpy().astype(float), keep, lengths, np.asarray(labels), clock_of(cfg),
-                    readout_for(cfg))
+                    readout_for(cfg), first_arrival_samples(cfg) * cfg.steps_per_sample)
 
 
 @dataclass(frozen=True)
