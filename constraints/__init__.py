@@ -11,7 +11,7 @@ from constraints.filters import conic_filter, gaussian_filter
 from constraints.lengthscale import LengthScaleTargets, indicator_penalty, robust_parameters
 from constraints.measure import Measurement, measure
 from constraints.pipeline import FILTERS, PipelineSpec, binary_density, density, robust_densities, spec_for_targets
-from constraints.projection import tanh_projection
+from constraints.projection import staircase_projection, tanh_projection
 
 __all__ = [
     "FILTERS",
@@ -28,5 +28,6 @@ __all__ = [
     "robust_densities",
     "robust_parameters",
     "spec_for_targets",
+    "staircase_projection",
     "tanh_projection",
 ]

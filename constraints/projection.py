@@ -13,7 +13,7 @@ import math
 
 import torch
 
-__all__ = ["tanh_projection"]
+__all__ = ["tanh_projection", "staircase_projection"]
 
 
 def tanh_projection(x: torch.Tensor, beta: float, eta: float) -> torch.Tensor:
@@ -44,3 +44,28 @@ def tanh_projection(x: torch.Tensor, beta: float, eta: float) -> torch.Tensor:
     low = math.tanh(beta * eta)
     high = math.tanh(beta * (1.0 - eta))
     return torch.clamp((low + torch.tanh(beta * (x - eta))) / (low + high), 0.0, 1.0)
+
+
+def staircase_projection(x: torch.Tensor, beta: float, eta: float, levels: int) -> torch.Tensor:
+    """Project ``x`` in [0, 1] towards the ``levels + 1`` values {0, 1/N, ..., 1}, N = ``levels``.
+
+    The mean of N projections, one per step of the staircase:
+    ``(1/N) sum_{j<N} tanh_projection(clamp(N x - j, 0, 1), beta, eta)``.
+    Step j rises around x = (j + eta) / N, so ``levels = 1`` is
+    :func:`tanh_projection` itself and ``beta = math.inf`` gives exactly
+    ``(number of j with N x - j > eta) / N``. Monotone non-decreasing, 0 at
+    0 and 1 at 1, like each step. A multi-level design is what a relief
+    prints: cell value x as a wall x H tall in a channel H high.
+
+    Args:
+        x: Field of shape ``(..., nx, ny)``, floating point, values in [0, 1].
+        beta: Steepness of every step, > 0 (``math.inf`` allowed).
+        eta: Threshold within each step, in (0, 1).
+        levels: Steps N >= 1.
+    """
+    if not (isinstance(levels, int) and levels >= 1):
+        raise ValueError(f"`levels` must be an integer >= 1, but got {levels!r}.")
+    if levels == 1:
+        return tanh_projection(x, beta, eta)
+    y = levels * x
+    return sum(tanh_projection((y - j).clamp(0.0, 1.0), beta, eta) for j in range(levels)) / levels

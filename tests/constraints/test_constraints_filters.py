@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from constraints.filters import conic_filter, gaussian_filter
-from constraints.projection import tanh_projection
+from constraints.projection import staircase_projection, tanh_projection
 
 _SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 
@@ -75,3 +75,46 @@ def test_infinite_beta_is_exact_threshold(xs, eta):
 def test_projection_fixes_end_points():
     y = tanh_projection(torch.tensor([0.0, 1.0], dtype=torch.float64), 8.0, 0.3)
     assert torch.allclose(y, torch.tensor([0.0, 1.0], dtype=torch.float64))
+
+
+def test_staircase_of_one_level_is_the_projection():
+    x = torch.linspace(0, 1, 101, dtype=torch.float64)
+    assert torch.equal(staircase_projection(x, 8.0, 0.4, 1), tanh_projection(x, 8.0, 0.4))
+
+
+@pytest.mark.parametrize("levels", [2, 4, 7])
+def test_staircase_at_infinite_beta_is_exactly_the_levels(levels):
+    x = torch.rand(500, generator=torch.Generator().manual_seed(levels), dtype=torch.float64)
+    eta = 0.5
+    y = staircase_projection(x, math.inf, eta, levels)
+    expected = torch.tensor([sum(levels * v - j > eta for j in range(levels)) / levels for v in x.tolist()],
+                            dtype=torch.float64)
+    assert torch.equal(y, expected)
+    assert set(torch.round(y * levels).tolist()) <= set(range(levels + 1))
+    assert torch.allclose(y * levels, torch.round(y * levels), atol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [4.0, 64.0])
+def test_staircase_is_monotone_from_zero_to_one_and_sharpens_to_the_levels(beta):
+    x = torch.linspace(0, 1, 2001, dtype=torch.float64)
+    y = staircase_projection(x, beta, 0.5, 4)
+    assert float(y[0]) == pytest.approx(0.0, abs=1e-12) and float(y[-1]) == pytest.approx(1.0, abs=1e-12)
+    assert (torch.diff(y) >= -1e-15).all()
+    # at eta 0.5 the middle of step j, x = (j + 1/2) / 4, is a fixed point at every beta
+    centres = torch.tensor([0.125, 0.375, 0.625, 0.875], dtype=torch.float64)
+    assert torch.allclose(staircase_projection(centres, beta, 0.5, 4), centres, atol=1e-12)
+    flat = torch.tensor([0.01, 0.26, 0.51, 0.76], dtype=torch.float64)  # just into each step: its lower level
+    if beta == 64.0:
+        assert torch.allclose(staircase_projection(flat, beta, 0.5, 4), torch.tensor([0.0, 0.25, 0.5, 0.75],
+                                                                                      dtype=torch.float64), atol=1e-6)
+
+
+def test_staircase_gradient_matches_finite_differences():
+    x = torch.rand(40, generator=torch.Generator().manual_seed(3), dtype=torch.float64).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda v: staircase_projection(v, 6.0, 0.45, 3), (x,), eps=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("levels", [0, 2.0, -1])
+def test_staircase_levels_must_be_a_positive_integer(levels):
+    with pytest.raises(ValueError, match="levels"):
+        staircase_projection(torch.zeros(3), 4.0, 0.5, levels)
