@@ -162,13 +162,14 @@ def evaluate_3d(path: Path, cfg: Config, corpus, indices: np.ndarray, refine: in
 
     from .drive import drive_for
     from .physics import get_engine, resolve_device
-    from .train import DTYPES, Problem, evaluate
+    from .train import DTYPES, Problem, check_gated_engine, evaluate
 
     fraction, stack = voxelise(path, cfg, refine)
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
     layout = layout_3d(cfg, stack, refine).to(dev, dtype)
     name = engine or cfg.simulation.engine
+    check_gated_engine(cfg, name)
     run = get_engine(name)
     steps = [0]
 

@@ -65,11 +65,19 @@ class Problem:
         return readout_for(self.cfg)
 
 
+def check_gated_engine(cfg: Config, name: str) -> None:
+    """A one-line error when ``cfg``'s gated readout would run on an engine that integrates in its kernel."""
+    if cfg.readout.gates > 1 and name not in ("auto", "impulse"):
+        raise DesignerError(f"engine {name!r}: readout.gates = {cfg.readout.gates} needs the gated powers of one "
+                            f"traced impulse; use engine 'auto' or 'impulse'")
+
+
 def make_problem(cfg: Config, refine: int = 1, engine: str | None = None, device: str | None = None) -> Problem:
     name = engine or cfg.simulation.engine
     if cfg.template.spectral and name != "auto":
         raise DesignerError(f"engine {name!r}: template {cfg.template.name} (model {cfg.template.model!r}) is solved "
                             f"per frequency, with its dispersion; use engine 'auto'")
+    check_gated_engine(cfg, name)
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
     layout = layout_from_config(cfg, refine).to(dev, dtype)

@@ -185,6 +185,9 @@ def test_a_gated_run_goes_through_export_verify_3d_and_report(tmp_path):
     assert len(report["confusion_matrix"]) == 3
     assert abs(report["drop_points"]) <= 100 / report["test_samples"] + 1e-9
     assert report["three_d"]["agreement_with_2d"] >= 0.5
+    refused = CliRunner().invoke(main, ["verify", str(out / "design.stl"), "--engine", "reference"])
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    assert "readout.gates = 2" in refused.output and "'impulse'" in refused.output
     # the report's own time stepping gates the probes' u^2 as the impulse engine does
     cfg = parse_config(doc, str(tmp_path / "run.toml"))
     corpus = load_corpus(cfg.data)
