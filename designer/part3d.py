@@ -164,12 +164,12 @@ def evaluate_3d(path: Path, cfg: Config, corpus, indices: np.ndarray, refine: in
     from .physics import get_engine, resolve_device
     from .train import DTYPES, Problem, check_gated_engine, evaluate
 
+    check_gated_engine(cfg, engine or cfg.simulation.engine)
     fraction, stack = voxelise(path, cfg, refine)
     dev = resolve_device(device or cfg.simulation.device)
     dtype = DTYPES[cfg.simulation.dtype]
     layout = layout_3d(cfg, stack, refine).to(dev, dtype)
     name = engine or cfg.simulation.engine
-    check_gated_engine(cfg, name)
     run = get_engine(name)
     steps = [0]
 
