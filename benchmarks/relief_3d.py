@@ -1,6 +1,6 @@
 """Would a grey design print as a relief? Walls of height x H in 3D against the 2D density x.
 
-    python benchmarks/relief_3d.py RUN [--levels 4,8,16] [--3d]
+    python benchmarks/relief_3d.py RUN [--levels 4,8,16] [--3d [--refine K]]
 
 The density model interpolates 1/rho and 1/kappa linearly in the design x
 (:mod:`designer.physics.models.density`). In the acoustic channel the solid is
@@ -21,7 +21,10 @@ stack at the training grid: one channel layer per level, so the first level
 count must equal the channel's cells across its height) with the walls
 standing on the base plate, and prints the 3D test accuracy, the share of
 test predictions that 3D and 2D share, and the spread of the probe powers'
-log ratio. The run's stored smooth density is used as it stands: a design
+log ratio. ``--refine K`` simulates the 3D relief on a grid K times finer in
+every direction (K times more steps per sample), the heights then K cells
+apart: it tells the 2D model's error at the steps of height from the coarse
+3D grid's own. The run's stored smooth density is used as it stands: a design
 trained with `[constraints] method = "none"` has one-cell features, the
 worst case for the step corrections.
 """
@@ -41,7 +44,7 @@ from designer.data import load_corpus  # noqa: E402
 from designer.design import load_design  # noqa: E402
 from designer.drive import drive_for  # noqa: E402
 from designer.export import config_of  # noqa: E402
-from designer.physics_aware import make_twin  # noqa: E402
+from designer.part3d import layout_3d, z_stack  # noqa: E402
 from designer.train import Problem, evaluate, make_problem  # noqa: E402
 
 
@@ -62,6 +65,7 @@ def main(argv=None) -> None:
     ap.add_argument("run", type=Path)
     ap.add_argument("--levels", default="4,8,16", help="height level counts, comma-separated")
     ap.add_argument("--3d", dest="three_d", action="store_true", help="simulate the first level count in 3D")
+    ap.add_argument("--refine", type=int, default=1, help="the 3D grid this many times finer (default 1)")
     a = ap.parse_args(argv)
     levels = [int(v) for v in a.levels.split(",")]
     design = load_design(a.run)
@@ -85,19 +89,21 @@ def main(argv=None) -> None:
               f"train {accuracy(r, train).accuracy:.1%}", flush=True)
     if not a.three_d:
         return
-    n = levels[0]
-    twin = make_twin(cfg, problem.device, problem.dtype)
-    names = list(twin.names)
-    if names.count("channel") != n:
-        sys.exit(f"--3d: the channel is {names.count('channel')} cells tall; give that as the first --levels")
+    n, k = levels[0], a.refine
+    stack = z_stack(cfg, k)
+    names = stack.names()
+    if stack.channel != n * k:
+        sys.exit(f"--3d: the channel is {stack.channel // k} cells tall; give that as the first --levels")
     r = quantised(n)
-    p3 = Problem(cfg, twin.layout, None, problem.engine, problem.device, problem.dtype, drive_for(cfg, 1))
+    fine = r.repeat_interleave(k, 0).repeat_interleave(k, 1)
+    layout = layout_3d(cfg, stack, k).to(problem.device, problem.dtype)
+    p3 = Problem(cfg, layout, None, problem.engine, problem.device, problem.dtype, drive_for(cfg, k))
     start = time.perf_counter()
-    e3 = accuracy(relief_volume(r, names, n), test, p3)
+    e3 = accuracy(relief_volume(fine, names, n * k), test, p3)
     e2 = accuracy(r, test)
     same = float(np.mean(e3.predicted == e2.predicted))
     dlog = np.abs(e3.log_probs - e2.log_probs)
-    print(f"  {n} height levels in 3D (walls x H tall): test {e3.accuracy:.1%} against {e2.accuracy:.1%} in 2D; "
+    print(f"  {n} height levels in 3D (walls x H tall, grid refined x{k}): test {e3.accuracy:.1%} against {e2.accuracy:.1%} in 2D; "
           f"{same:.1%} of the predictions the same; |d log p| median {np.median(dlog):.3f}; "
           f"{time.perf_counter() - start:.0f} s")
 
