@@ -106,8 +106,9 @@ class ReadoutSpec:
     cross-entropy rewards the mean score margin of every window alike, easy
     ones too. A larger factor weighs the windows near a decision boundary.
 
-    gates: gated detection. Each probe's integration time (the sample and
-    its ring-down) is split into this many equal consecutive gates, each
+    gates: gated detection. Each probe's integration time, from the first
+    arrival to the end of the sample and its ring-down, is split into this
+    many equal consecutive gates, each
     integrated on its own, and a class's score is the mean over the gates of
     the readout's score in each (:mod:`designer.readout`). 1 integrates the
     whole time, as the paper's readout does.

@@ -23,9 +23,11 @@ measured on the part is exactly what training optimised.
                same class of electronics as comparing the detectors of the
                intensity readout.
 
-Gated detection (``[readout] gates = G``). Each probe's integration time
-(the sample and its ring-down, L steps) is split into G equal consecutive
-gates, gate g covering the steps n with g L / G <= n < (g + 1) L / G, each
+Gated detection (``[readout] gates = G``). Each probe's integration time,
+from the first arrival D (before it no probe can hear the source,
+:func:`designer.data.timing.first_arrival_samples`) to the end L of the
+sample and its ring-down, is split into G equal consecutive gates, gate g
+covering the steps n with g (L - D) / G <= n - D < (g + 1) (L - D) / G, each
 integrated on its own (a boxcar integrator per gate, or one detector whose
 output is sampled G times). The engines then return G powers per probe,
 gate-major: power[:, g P + p] is probe p's power in gate g. A class's score
