@@ -216,3 +216,17 @@ def test_a_used_folder_is_refused_on_every_rank_in_one_line(config, one_process,
     lines = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
     assert len(lines) == 2 and len(set(lines)) == 1 and "already holds a run" in lines[0], done.stderr[-2000:]
     assert sorted(p.name for p in one_process.iterdir()) == before
+
+
+@pytest.mark.parametrize(("args", "code", "stream", "text"), [
+    (["--version"], 0, "stdout", "version"),
+    (["optimize", "missing.toml"], 2, "stderr", "error: missing.toml: config file not found"),
+])
+def test_a_torchrun_worker_exits_with_the_commands_status_and_output(tmp_path, args, code, stream, text):
+    """Under torchrun the CLI leaves by os._exit (no interpreter finalisation): the status and the output survive."""
+    launched = {**ENV, "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1",
+                "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29599"}
+    done = subprocess.run([sys.executable, "-m", "designer", *args], env=launched, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == code
+    assert text in getattr(done, stream) and "Traceback" not in done.stderr
