@@ -14,7 +14,9 @@ design could be printed as a relief of terraces. The approximation drops the
 evanescent higher-order modes at each step of height, whose decay length at
 40 kHz in a 3.2 mm channel is 1.5 mm, about two cells.
 
-For a run (a fold's folder) this quantises the run's smooth density to each
+A diagnostic of a grey run: a run trained for a relief (``[constraints]
+levels``) exports its STL, and ``designer verify design.stl --3d`` checks
+that part (:mod:`designer.relief`). For a run (a fold's folder) this quantises the run's smooth density to each
 number of height levels and prints the 2D test and training accuracy; with
 ``--3d`` it builds the first level count's relief in 3D (the template's z
 stack at the training grid: one channel layer per level, so the first level

@@ -29,9 +29,10 @@ import torch
 from constraints.brushes import brush_design
 from constraints.filters import conic_filter, gaussian_filter
 from constraints.lengthscale import LengthScaleTargets, robust_parameters
-from constraints.projection import tanh_projection
+from constraints.projection import staircase_projection
 
-__all__ = ["FILTERS", "PipelineSpec", "binary_density", "density", "robust_densities", "spec_for_targets"]
+__all__ = ["FILTERS", "PipelineSpec", "binary_density", "density", "relief_layers", "robust_densities",
+           "spec_for_targets"]
 
 FILTERS = {"conic": conic_filter, "gaussian": gaussian_filter}
 
@@ -49,6 +50,11 @@ class PipelineSpec:
         robust: Whether the trainer should optimise all three designs.
         min_solid_cells, min_void_cells: Length targets (cells) the binary
             design is guaranteed to meet; ``None`` means plain thresholding.
+        levels: Height levels N of a relief: 1 projects towards {0, 1}; N >= 2
+            towards {0, 1/N, ..., 1} (:func:`constraints.projection.staircase_projection`),
+            a cell of value k / N a wall k / N of the full height, and the
+            design to fabricate is N nested binary layers, each meeting the
+            length targets (:func:`binary_density`).
     """
 
     filter: str = "conic"
@@ -59,8 +65,11 @@ class PipelineSpec:
     robust: bool = True
     min_solid_cells: float | None = None
     min_void_cells: float | None = None
+    levels: int = 1
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.levels, int) and self.levels >= 1):
+            raise ValueError(f"`levels` must be an integer >= 1, but got {self.levels!r}.")
         if self.filter not in FILTERS:
             raise ValueError(f"Unknown filter {self.filter!r}; valid filters are {sorted(FILTERS)}.")
         if not self.radius_cells > 0:
@@ -129,17 +138,30 @@ def density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSpec, bet
         1 on ``fixed_solid``.
     """
     filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
-    return _fix(tanh_projection(filtered, beta, spec.eta), free, solid)
+    return _fix(staircase_projection(filtered, beta, spec.eta, spec.levels), free, solid)
 
 
 def robust_densities(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSpec, beta: float):
     """``(eroded, nominal, dilated)`` densities, thresholds ``eta_e``, ``eta``, ``eta_d``; as :func:`density`."""
     filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
-    return tuple(_fix(tanh_projection(filtered, beta, eta), free, solid) for eta in (spec.eta_e, spec.eta, spec.eta_d))
+    return tuple(_fix(staircase_projection(filtered, beta, eta, spec.levels), free, solid)
+                 for eta in (spec.eta_e, spec.eta, spec.eta_d))
+
+
+def relief_layers(relief: np.ndarray, levels: int) -> np.ndarray:
+    """The N binary layers (N, nx, ny) of a relief map with values k / N, bottom first.
+
+    Layer j (0-based) holds the cells whose wall reaches above j / N of the
+    full height: value >= (j + 1) / N. The layers are nested (each holds the
+    next); a binary map (``levels = 1``) is its own single layer.
+    """
+    relief = np.asarray(relief, dtype=float)
+    steps = np.rint(relief * levels)
+    return np.stack([steps >= j + 1 for j in range(levels)])
 
 
 def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSpec, check=None) -> torch.Tensor:
-    """The design to fabricate: exactly 0/1, same shape and dtype as ``theta``, no gradient.
+    """The design to fabricate: exactly 0/1 (a relief: exactly k / N), same shape and dtype as ``theta``, no gradient.
 
     Without length targets in ``spec`` this is the ``beta = inf`` nominal
     design. With them, the free region is drawn by the brush generator of
@@ -153,17 +175,44 @@ def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSp
     where it breaks the rule. ``check``, if given, is passed on to
     :func:`constraints.brushes.brush_design` (it sees each drawn design with
     ``fixed_solid`` added, as it will be fabricated).
+
+    A relief (``spec.levels`` = N >= 2) is drawn layer by layer: layer j is
+    the binary design of the step field ``clamp(N x - j, 0, 1)`` (the cells
+    the staircase projection lifts above j / N), and each layer is then
+    intersected with the one below, so the layers nest as a printed part's
+    do (a wall is a column from the base up). The result is the mean of the
+    layers. Each layer meets the targets as drawn; the intersection can only
+    narrow a layer where it pokes out of the one below, which the generator
+    avoids wherever the field allows (the step fields are nested, so their
+    thresholded sets are), and :func:`constraints.measure.measure` of each
+    layer reports what was kept.
     """
+    if spec.levels > 1:
+        with torch.no_grad():
+            filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
+            n = spec.levels
+            layers, below = [], None
+            for j in range(n):
+                step = (n * filtered - j).clamp(0.0, 1.0)
+                layer = _binary_of(step, free, solid, spec, check)
+                below = layer if below is None else torch.minimum(layer, below)
+                layers.append(below)
+            return sum(layers) / n
     with torch.no_grad():
         filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
-        nominal = _fix(tanh_projection(filtered, math.inf, spec.eta), free, solid)
-        if spec.min_solid_cells is None:
-            return nominal
-        sizes = (math.ceil(spec.min_solid_cells), math.ceil(spec.min_void_cells))
-        region, frame = free.cpu().numpy(), solid.cpu().numpy()
-        flat = filtered.reshape(-1, *filtered.shape[-2:]).cpu().numpy()
-        whole = None if check is None else (lambda out: check(out | frame))
-        drawn = np.stack([brush_design(f, region, spec.eta, *sizes, fixed_solid=frame, check=whole) for f in flat])
-        drawn = drawn.reshape(filtered.shape)
-        drawn = torch.as_tensor(drawn, device=theta.device)
-        return torch.where(free, drawn.to(theta.dtype), nominal)
+        return _binary_of(filtered, free, solid, spec, check)
+
+
+def _binary_of(filtered: torch.Tensor, free: torch.Tensor, solid: torch.Tensor, spec: PipelineSpec, check):
+    """The binary design of a filtered field (see :func:`binary_density`)."""
+    nominal = _fix(staircase_projection(filtered, math.inf, spec.eta, 1), free, solid)
+    if spec.min_solid_cells is None:
+        return nominal
+    sizes = (math.ceil(spec.min_solid_cells), math.ceil(spec.min_void_cells))
+    region, frame = free.cpu().numpy(), solid.cpu().numpy()
+    flat = filtered.reshape(-1, *filtered.shape[-2:]).cpu().numpy()
+    whole = None if check is None else (lambda out: check(out | frame))
+    drawn = np.stack([brush_design(f, region, spec.eta, *sizes, fixed_solid=frame, check=whole) for f in flat])
+    drawn = drawn.reshape(filtered.shape)
+    drawn = torch.as_tensor(drawn, device=filtered.device)
+    return torch.where(free, drawn.to(filtered.dtype), nominal)

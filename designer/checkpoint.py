@@ -47,6 +47,7 @@ def run_fingerprint(cfg) -> dict:
     (which change round-off, not the problem) are left out, and so are
     ``training.restarts``, an off ``training.physics_aware``, an empty
     ``training.init_from``, a ``readout.sharpness`` of 1, a ``readout.gates`` of 1, a
+    ``constraints.levels`` of 1, a
     ``simulation.preemphasis`` of 0 and the template's own
     ``steps_per_sample``: a checkpoint written before those keys entered the
     fingerprint still resumes. Each of them, set otherwise, changes the
@@ -77,6 +78,8 @@ def run_fingerprint(cfg) -> dict:
         sections["readout_sharpness"] = cfg.readout.sharpness
     if cfg.readout.gates != 1:  # at 1, the probes integrate the whole time, as before the key existed
         sections["readout_gates"] = cfg.readout.gates
+    if sections["constraints"]["levels"] == 1:  # full-height walls, the part of a run before the key existed
+        sections["constraints"].pop("levels")
     return json.loads(jsonio.dumps(sections))
 
 

@@ -192,6 +192,7 @@ class ConstraintSpec:
     indicator_weight: float = 1.0
     fabricated_epochs: int = 0  # last epochs trained through the exported geometry
     rule_margin: float = 1.5  # the filter is designed for rule x margin, the binary design guarantees the rule
+    levels: int = 1  # wall heights: 1, walls the channel's full height; N >= 2, a relief of walls k H / N tall
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,7 @@ CHOICES = {
 MAX_RESTARTS = 64
 """Seeds per fold that ``training.restarts`` may ask for (each costs one whole training)."""
 MAX_GATES = 64
+MAX_LEVELS = 16
 """Gates per probe that ``readout.gates`` may ask for."""
 
 VOWELS = ("ae", "ah", "aw", "eh", "ei", "er", "ih", "iy", "oa", "oo", "uh", "uw")
@@ -523,6 +525,8 @@ def _check_numbers(cfg: Config, check: _Checker) -> None:
         _check_physics_aware(cfg, check)
     if cfg.readout.gates > 1:
         _check_gates(cfg, check)
+    if cfg.constraints.levels != 1:
+        _check_levels(cfg, check)
     if not 1 <= cfg.training.restarts <= MAX_RESTARTS:
         check.fail("training.restarts", f"expected 1 to {MAX_RESTARTS} seeds per fold, got {cfg.training.restarts}")
     if cfg.training.select_epochs < 1:
@@ -545,6 +549,48 @@ def _check_physics_aware(cfg: Config, check: _Checker) -> None:
     elif cfg.constraints.fabricated_epochs < 1:
         check.fail("training.physics_aware", "it acts in the epochs that train through the fabricated geometry; "
                                              "set constraints.fabricated_epochs to 1 or more")
+
+
+def _check_levels(cfg: Config, check: _Checker) -> None:
+    """What a relief (``constraints.levels`` = N >= 2) needs: a channel whose plane mode sees a wall k H / N tall as k / N.
+
+    The density model reads a cell of value x as 1/rho and 1/kappa
+    interpolated linearly (:mod:`designer.physics.models.density`); for a
+    solid far denser and stiffer than the fluid that is q = 1 - x, the
+    gap-averaged plane mode of a channel whose gap over the cell is (1 - x) H
+    (see :mod:`designer.relief`). So a relief needs the density model, a
+    closed channel (a base and a lid bound the gap), a solid at least 100
+    times the fluid's density and bulk modulus, and steps H / N that the 3D
+    check resolves (a whole number of its cubic cells) and the printer can
+    place (a whole number of manufacturing-grid steps).
+    """
+    from .physics.models.density import ratios
+
+    t, n = cfg.template, cfg.constraints.levels
+    key = "constraints.levels"
+    if not 1 <= n <= MAX_LEVELS:
+        check.fail(key, f"expected 1 (full-height walls) to {MAX_LEVELS} wall heights, got {n}")
+    elif t.model != "density" or not t.printing.channel:
+        check.fail(key, f"template {t.name}: a relief of {n} wall heights needs a closed channel simulated with "
+                        f"the density model (template acoustic-channel); this one has model {t.model!r}"
+                        f"{'' if t.printing.channel else ' and prints an open slab'}")
+    elif max(ratios(cfg)) > 0.01:
+        check.fail(key, f"template {t.name}: the material is not rigid against the fluid (density and bulk "
+                        f"modulus ratios {ratios(cfg)[0]:.3g}, {ratios(cfg)[1]:.3g}, expected under 0.01), so a "
+                        f"grey cell is not a partial wall")
+    else:
+        cells = t.printing.slab_thickness_m / t.cell_size_m
+        step_grid = t.printing.slab_thickness_m / n / t.manufacturing_grid_m
+        if abs(cells - round(cells)) > 1e-6 or round(cells) % n:
+            check.fail(key, f"template {t.name}: the {t.printing.slab_thickness_m * 1e3:g} mm channel is "
+                            f"{cells:g} cells tall; {n} wall heights need a divisor of that (each step a whole "
+                            f"number of the 3D check's cells)")
+        elif abs(step_grid - round(step_grid)) > 1e-6:
+            check.fail(key, f"template {t.name}: a step of {t.printing.slab_thickness_m / n * 1e3:g} mm is not "
+                            f"a whole number of {t.manufacturing_grid_m * 1e3:g} mm grid steps")
+        elif cfg.training.physics_aware:
+            check.fail(key, "training.physics_aware trains binary parts only; a relief is checked in 3D by "
+                            "`designer verify --3d`")
 
 
 def _check_gates(cfg: Config, check: _Checker) -> None:

@@ -16,6 +16,7 @@ import fabrication as fab
 from constraints import continuation, lengthscale, pipeline
 from constraints.measure import grayness, measure
 
+from . import relief
 from .config import Config
 from .physics import Layout
 
@@ -82,7 +83,7 @@ class DensityModel:
         return pipeline.density(theta, *self._args(), beta)
 
     def binary(self, theta: torch.Tensor) -> torch.Tensor:
-        """The exactly binary design on the grid, meeting the length-scale rule.
+        """The exactly binary design on the grid, meeting the length-scale rule (a relief: values k / N, each layer meeting it).
 
         With a rule imposed, the brush generator also redraws the design
         where its exported polygons fail the design-rule check that
@@ -111,32 +112,44 @@ class DensityModel:
         return fabricated_coverage(self.binary(theta), self.cfg)
 
     def lengthscale(self, binary: torch.Tensor, smooth: torch.Tensor) -> dict:
-        """Measured length scales of the binary design and grayness of the smooth one."""
+        """Measured length scales of the binary design and grayness of the smooth one.
+
+        A relief is measured layer by layer: its figures are the narrowest
+        wall and gap of any layer, and its contacts those of all layers. Its
+        grayness is the smooth field's distance from the nearest height level.
+        """
         mask = self.design_mask.cpu().numpy()
-        m = measure(binary.cpu().numpy() > 0.5, mask)
+        stack = relief.layers(binary.cpu().numpy(), self.cfg)
+        found = [measure(layer, mask) for layer in stack]
         h = self.cfg.template.to_unit(self.cfg.template.cell_size_m)
         unit = self.cfg.template.length_unit
-        gray = float(grayness(smooth.detach().cpu().numpy()[mask]))
-        solid, void = float(m.min_solid_cells), float(m.min_void_cells)
+        n = self.spec.levels
+        field = smooth.detach().cpu().numpy()[mask] * n
+        gray = float(grayness(field - np.clip(np.floor(field), 0, n - 1)))
+        solid = float(min(m.min_solid_cells for m in found))
+        void = float(min(m.min_void_cells for m in found))
+        contacts = sum(int(f.diagonal_contacts) for f in found)
+        extra = {} if n == 1 else {"levels": n}
         return {
+            **extra,
             "grayness": gray,
             "min_solid_cells": solid,
             "min_void_cells": void,
             f"min_solid_{unit}": solid * h,
             f"min_void_{unit}": void * h,
             "rule_cells": self.rule_cells,
-            "diagonal_contacts": int(m.diagonal_contacts),
-            "meets_rule": bool(solid >= self.rule_cells and void >= self.rule_cells and m.diagonal_contacts == 0),
+            "diagonal_contacts": contacts,
+            "meets_rule": bool(solid >= self.rule_cells and void >= self.rule_cells and contacts == 0),
         }
 
 
 def fabricated_coverage(binary: torch.Tensor, cfg: Config, refine: int = 1) -> torch.Tensor:
-    """Area coverage of the exported polygons of ``binary`` (nx, ny) on a ``refine`` x grid."""
-    from .export import fab_layout, fab_process
+    """Area coverage of the exported polygons of ``binary`` (nx, ny) on a ``refine`` x grid.
 
-    layout = fab_layout(cfg)
-    polygons = fab.polygons_from_binary(binary.detach().cpu().numpy().astype(float), layout, fab_process(cfg))
-    cover = fab.rasterize(polygons, layout, refine=refine)
+    A relief's is the mean of its layers' coverages (:mod:`designer.relief`).
+    """
+    polygons = relief.layer_polygons(binary.detach().cpu().numpy(), cfg)
+    cover = relief.layer_coverage(polygons, cfg, refine)
     return torch.as_tensor(cover, dtype=binary.dtype, device=binary.device)
 
 
@@ -151,13 +164,13 @@ def make_density_model(cfg: Config, layout: Layout) -> DensityModel:
     c = cfg.constraints
     if c.method == "none":
         # Unconstrained: a one-cell filter keeps the optimiser's pixels, no rule imposed.
-        spec = pipeline.PipelineSpec(filter=c.filter, radius_cells=1.0, robust=False)
+        spec = pipeline.PipelineSpec(filter=c.filter, radius_cells=1.0, robust=False, levels=c.levels)
     else:
         # The filter and thresholds aim above the rule (rule_margin), so the
         # trained design rarely needs the generator's repair to meet it.
         aim = rule * c.rule_margin
         spec = dataclasses.replace(pipeline.spec_for_targets(lengthscale.LengthScaleTargets(aim, aim)),
-                                   filter=c.filter, min_solid_cells=rule, min_void_cells=rule)
+                                   filter=c.filter, min_solid_cells=rule, min_void_cells=rule, levels=c.levels)
     fixed_solid = layout.frame
     fixed_void = layout.keepout
     return DensityModel(cfg, spec, layout.design_mask, fixed_solid, fixed_void, rule)

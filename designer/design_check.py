@@ -104,7 +104,9 @@ def read_meta(path: Path) -> dict:
 def design_arrays(cfg) -> dict[str, ArraySpec]:
     """The arrays of a design trained with ``cfg``: (nx, ny) maps, (P, nx, ny) probe weights, index lists."""
     grid = (cfg.grid.nx, cfg.grid.ny)
+    relief = {} if cfg.constraints.levels == 1 else {"heights": ArraySpec("iu", grid, f"levels:{cfg.constraints.levels}")}
     return {
+        **relief,
         "binary": ArraySpec("biu", grid, "binary"),
         "theta": ArraySpec("f", grid),
         "rho": ArraySpec("f", grid, "unit"),

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 import fabrication as fab
 
+from . import relief
 from .config import Config, parse_config
 from .config_rules import lid_port_problems
 from .design import Design
@@ -59,6 +59,7 @@ def fab_process(cfg: Config) -> fab.Process:
         base_thickness=t.to_unit(p.base_thickness_m),
         base_under="domain" if p.frame_around == "domain" else "design_region",
         single_body=p.single_body, lid_thickness=t.to_unit(p.lid_thickness_m), ports=p.ports,
+        levels=cfg.constraints.levels,
     )
 
 
@@ -80,13 +81,16 @@ def export_design(design: Design, fmt: str, out: Path | None = None) -> ExportRe
             raise DesignerError(f"{design.folder / 'design.json'}: {key}: {message}; the STL's lid would not print "
                                 "as simulated (a design placed before this rule: train it again)")
     layout, process = fab_layout(cfg), fab_process(cfg)
-    binary = np.asarray(design.binary, dtype=float)
-    polygons = fab.polygons_from_binary(binary, layout, process)
-    violations = fab.drc(polygons, layout, process)
+    if process.levels > 1 and fmt not in fab.RELIEF_FORMATS:
+        raise DesignerError(f"--format {fmt}: {design.folder / 'design.json'} is a relief of {process.levels} wall "
+                            f"heights, which only {', '.join(fab.RELIEF_FORMATS)} holds")
+    polygons = relief.layer_polygons(relief.design_map(design, cfg), cfg)
+    violations = relief.relief_drc(polygons, cfg)
     path = Path(out) if out is not None else design.folder / f"design.{fmt}"
     try:
         fab.export(fmt, polygons, layout, process, path, density=design.arrays.get("rho"))
     except fab.FabricationExportError as exc:
         raise DesignerError(f"{path}: {exc}") from None
-    holes = sum(len(p.interiors) for p in polygons.geoms)
-    return ExportResult(path, tuple(violations), len(polygons.geoms), holes)
+    shapes = [polygons] if process.levels == 1 else list(polygons)
+    holes = sum(len(p.interiors) for s in shapes for p in s.geoms)
+    return ExportResult(path, tuple(violations), sum(len(s.geoms) for s in shapes), holes)

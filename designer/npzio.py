@@ -131,7 +131,7 @@ class ArraySpec:
 
     kinds: str
     shape: tuple[int | None, ...]
-    values: str = "finite"  # finite | binary | unit | positive | index | any
+    values: str = "finite"  # finite | binary | unit | positive | index | any | levels:N (integers 0..N)
     required: bool = True
 
 
@@ -140,6 +140,11 @@ def _bad_values(a: np.ndarray, rule: str) -> str | None:
         return "non-finite values"
     if rule == "binary" and not np.isin(a, (0, 1)).all():
         return f"values other than 0 and 1 (e.g. {a[~np.isin(a, (0, 1))].flat[0].item()!r})"
+    if rule.startswith("levels:"):
+        top = int(rule.split(":")[1])
+        bad = ~np.isin(a, np.arange(top + 1))
+        if bad.any():
+            return f"values other than the whole numbers 0 to {top} (e.g. {a[bad].flat[0].item()!r})"
     if rule == "unit" and a.size and (a.min() < 0 or a.max() > 1):
         return f"values outside [0, 1] ({a.min().item()!r} .. {a.max().item()!r})"
     if rule == "positive" and a.size and a.min() <= 0:

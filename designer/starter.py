@@ -197,4 +197,5 @@ beta_max = 128.0
 rule_margin = 1.5              # the filter aims at rule x margin; the binary design guarantees the rule
 fabricated_epochs = 0          # last epochs trained straight through the exported geometry
 indicator_weight = 1.0
+levels = 1                     # wall heights: 1 full-height walls; 2 or 4 on acoustic-channel: a relief (STL only)
 '''

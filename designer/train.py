@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import relief
 from .checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from .config import Config
 from .data import Corpus, Split, batches, ring_down_steps, with_ring_down
@@ -485,7 +486,7 @@ def _finalise(problem: Problem, corpus: Corpus, split: Split, theta: torch.Tenso
     arrays = {
         "theta": theta.cpu().numpy(),
         "rho": smooth.cpu().numpy(),
-        "binary": binary.cpu().numpy().astype(np.uint8),
+        **relief.stored_arrays(binary.cpu().numpy(), cfg),
         "fabricated": fabricated.cpu().numpy(),
         "wave_speed_m_per_s": wave_speed_m_per_s(fabricated.double(), cfg).cpu().numpy(),
         "design_mask": problem.layout.design_mask.cpu().numpy(),

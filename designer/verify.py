@@ -16,7 +16,7 @@ import torch
 
 import fabrication as fab
 
-from . import budget
+from . import budget, relief
 from .config import Config, load_config
 from .data import Corpus, infer_source, load_corpus, make_split
 from .data.record import check_same_data
@@ -35,7 +35,7 @@ __all__ = ["VerifyResult", "verify", "read_part", "coverage"]
 
 @dataclass(frozen=True)
 class PartGeometry:
-    """What was read: polygons in the template's unit, the source format, and the binary array of an npz."""
+    """What was read: polygons in the template's unit (a relief: a tuple of layers), the format, an npz's map."""
 
     fmt: str
     polygons: object
@@ -71,30 +71,46 @@ class VerifyResult:
 
 
 def read_part(path: Path, cfg: Config) -> PartGeometry:
-    """Read a GDS, STL or design.npz into geometry aligned with ``cfg``'s grid."""
+    """Read a GDS, STL or design.npz into geometry aligned with ``cfg``'s grid.
+
+    A relief (``constraints.levels`` >= 2) reads as its layers' footprints,
+    bottom first (``polygons`` is then a tuple), from its STL or its design.
+    """
     suffix = path.suffix.lower()
     if suffix == ".npz":
         design = load_design(path)
-        binary = np.asarray(design.binary)
+        if relief.levels(cfg) > 1 and "heights" not in design.arrays:
+            raise DesignerError(f"{path}: holds walls of one height; the config asks for a relief of "
+                                f"{relief.levels(cfg)} (constraints.levels)")
+        binary = relief.design_map(design, cfg)
         if binary.shape != (cfg.grid.nx, cfg.grid.ny):
             raise DesignerError(f"{path}: binary design is {binary.shape}, expected {(cfg.grid.nx, cfg.grid.ny)}")
         # The design file is simulated as the geometry it exports to, as in training.
-        polygons = fab.polygons_from_binary(binary.astype(float), fab_layout(cfg), fab_process(cfg))
-        return PartGeometry("npz", polygons, binary.astype(float))
+        return PartGeometry("npz", relief.layer_polygons(binary, cfg), binary)
     if suffix not in READ_FORMATS:
         raise DesignerError(f"{path}: unknown file type {suffix!r}; expected .gds, .stl or .npz")
     fmt = READ_FORMATS[suffix]
+    if relief.levels(cfg) > 1 and fmt not in fab.RELIEF_FORMATS:
+        raise DesignerError(f"{path}: a relief of {relief.levels(cfg)} wall heights is its "
+                            f"{', '.join(fab.RELIEF_FORMATS)} file; a {fmt} file holds one height")
     try:
         result = fab.read(fmt, path, fab_layout(cfg), fab_process(cfg))
     except fab.FabricationReadError as exc:
         raise DesignerError(str(exc)) from None
-    return PartGeometry(fmt, result.polygons, None)
+    return PartGeometry(fmt, result.layers or result.polygons, None)
+
+
+def footprint(part: PartGeometry):
+    """The walls' footprint as one MultiPolygon (a relief's bottom layer), for drawings and the rule check's summary."""
+    return part.polygons if not isinstance(part.polygons, tuple) else part.polygons[0]
 
 
 def coverage(part: PartGeometry, cfg: Config, refine: int = 1, bias: float = 0.0) -> np.ndarray:
-    """Material fraction per cell, (K nx, K ny); ``bias`` moves edges outward (template unit)."""
-    polygons = fab.bias(part.polygons, bias) if bias else part.polygons
-    return fab.rasterize(polygons, fab_layout(cfg), refine=refine)
+    """Material fraction per cell, (K nx, K ny); ``bias`` moves edges outward (template unit).
+
+    A relief's is the mean of its layers' coverages, as in training.
+    """
+    return relief.layer_coverage(part.polygons, cfg, refine, bias)
 
 
 def _with_contrast(cfg: Config, percent: float) -> Config:

@@ -6,7 +6,7 @@ Never imports `designer`; the core passes in the frozen specs defined here.
 
 from fabrication.drc import Violation, drc
 from fabrication.errors import FabricationExportError, FabricationReadError
-from fabrication.export import EXPORTERS, export
+from fabrication.export import EXPORTERS, RELIEF_FORMATS, export
 from fabrication.geometry import polygons_from_binary
 from fabrication.raster import bias, rasterize
 from fabrication.readers import READERS, read
@@ -14,6 +14,7 @@ from fabrication.spec import GdsLayers, Layout, ProbeMarker, Process, ReadResult
 
 __all__ = [
     "EXPORTERS",
+    "RELIEF_FORMATS",
     "READERS",
     "FabricationExportError",
     "FabricationReadError",

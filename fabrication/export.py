@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 
 from fabrication.atomic import atomic_path
+from fabrication.errors import FabricationExportError
 from fabrication.gds import write_gds
 from fabrication.msh import write_msh
 from fabrication.spec import Layout, Process
@@ -30,6 +31,9 @@ EXPORTERS: dict[str, Writer] = {
     "png": write_png,
 }
 
+RELIEF_FORMATS = ("stl",)
+"""The formats that hold a relief's wall heights (``Process.levels`` >= 2)."""
+
 
 def export(
     fmt: str,
@@ -44,11 +48,16 @@ def export(
 
     The file appears complete or not at all: it is written to a temporary
     file in the same folder and renamed over `path`. `density` (nx, ny) is
-    only used by the previews. Returns the path written.
+    only used by the previews. A relief (``process.levels`` >= 2) passes
+    its layers' footprints, bottom first, as `polygons`, and is written
+    only in :data:`RELIEF_FORMATS`. Returns the path written.
     """
     writer = EXPORTERS.get(fmt)
     if writer is None:
         raise ValueError(f"unknown export format {fmt!r}; valid formats: {', '.join(sorted(EXPORTERS))}.")
+    if process.levels > 1 and fmt not in RELIEF_FORMATS:
+        raise FabricationExportError(f"a relief of {process.levels} wall heights is written as "
+                                     f"{', '.join(RELIEF_FORMATS)} only ({fmt} holds walls of one height).")
     target = Path(path)
     with atomic_path(target) as tmp:
         writer(polygons, layout, process, tmp, density)

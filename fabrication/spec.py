@@ -149,6 +149,11 @@ class Process:
     only these plates: every wall (a printed frame included) is a device
     polygon, so it is what training and verify simulate.
     single_body: the base and the walls must be one connected solid.
+    levels: wall heights. 1: every wall is ``slab_thickness`` tall. N >= 2:
+    a relief, written and read as N stacked layers of the slab, each
+    ``slab_thickness / N`` tall, layer j (0-based, from the base) the
+    footprint of the walls that reach above j / N of the slab; the layers
+    nest, so every wall is a column standing on the base.
     """
 
     min_solid: float
@@ -162,8 +167,11 @@ class Process:
     single_body: bool = False
     lid_thickness: float = 0.0
     ports: bool = False
+    levels: int = 1
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.levels, int) and self.levels >= 1):
+            raise ValueError(f"levels must be an integer >= 1, got {self.levels!r}.")
         for name in ("min_solid", "min_void", "grid", "slab_thickness"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}.")
@@ -185,12 +193,18 @@ class Process:
         """Height of the section through the walls (the 2D plane the simulation sees)."""
         return self.base_thickness + 0.5 * self.slab_thickness
 
+    def layer_mid(self, j: int) -> float:
+        """Height of the section through layer ``j`` of a relief (0-based from the base)."""
+        return self.base_thickness + (j + 0.5) * self.slab_thickness / self.levels
+
 
 @dataclass(frozen=True)
 class ReadResult:
     """What a reader found, converted to the layout's unit.
 
-    polygons: device material as one MultiPolygon.
+    polygons: device material as one MultiPolygon (a relief's: its bottom layer).
+    layers: a relief's layers, bottom first (``Process.levels`` of them);
+    empty for walls of one height.
     design_box / domain_box: (xmin, ymin, xmax, ymax) of the alignment
     markers, or None when the format has none (STL).
     labels: text labels by name with their (x, y) position.
@@ -201,3 +215,4 @@ class ReadResult:
     domain_box: tuple[float, float, float, float] | None = None
     labels: tuple[tuple[str, float, float], ...] = ()
     cell_name: str | None = None
+    layers: tuple[shapely.MultiPolygon, ...] = ()

@@ -13,6 +13,11 @@ manufacturing-grid step above the walls so that the two solids stay separate
 not see: the walls are the 2D map, and the plates and ports are what the 3D
 check adds around it. STL cannot hold markers: a reader takes them from the
 run's Layout.
+
+A relief (``Process.levels`` = N >= 2) is given as N footprints, bottom
+first: layer j's walls rise (j + 1) / N of the slab above the base, and the
+layers, the base and the frame are fused into one body. Read back, the part is
+sectioned at the middle of every layer.
 """
 
 from __future__ import annotations
@@ -56,14 +61,26 @@ def part_height(process: Process) -> float:
 
 
 def part_mesh(polygons: shapely.MultiPolygon, layout: Layout, process: Process) -> trimesh.Trimesh:
-    """The printable part as a watertight trimesh in mm (one or two bodies)."""
+    """The printable part as a watertight trimesh in mm (one or two bodies).
+
+    ``polygons``: the walls' footprint, or for a relief a sequence of
+    ``process.levels`` footprints, bottom first.
+    """
     mm = MM_PER_UNIT[layout.unit]
-    walls, base, lid = footprints(polygons, layout, process)
-    layers = [_extrude(walls, mm, process.base_thickness * mm, process.slab_thickness * mm)]
+    stack = relief_footprints(polygons, process)
+    _, base, lid = footprints(stack[0], layout, process)
+    step = process.slab_thickness / len(stack)
+    # Each layer's prism rises from the base's top to the layer's top: the nested prisms overlap, so
+    # their union is one solid (prisms stacked face to face would meet at planes that round-off splits).
+    layers = [_extrude(_close_pinches(as_multipolygon(f), process.grid), mm,
+                       process.base_thickness * mm, (j + 1) * step * mm) for j, f in enumerate(stack)]
     if process.base_thickness > 0:
         layers.insert(0, _extrude(base, mm, 0.0, process.base_thickness * mm))
     # One union of the two prisms (an empty Manifold plus each in turn can leave
     # the shared plane non-manifold).
+    layers = [layer for layer in layers if not layer.is_empty()]
+    if not layers:
+        raise FabricationExportError("nothing to print: no device polygons and no base plate.")
     body = manifold3d.Manifold.batch_boolean(layers, manifold3d.OpType.Add) if len(layers) > 1 else layers[0]
     if body.is_empty():
         raise FabricationExportError("nothing to print: no device polygons and no base plate.")
@@ -80,6 +97,19 @@ def part_mesh(polygons: shapely.MultiPolygon, layout: Layout, process: Process) 
         z0 = (process.base_thickness + process.slab_thickness + lid_gap(process)) * mm
         meshes.append(_to_trimesh(_extrude(lid, mm, z0, process.lid_thickness * mm)))
     return trimesh.util.concatenate(meshes)
+
+
+def relief_footprints(polygons, process: Process) -> list:
+    """The footprints to stack, bottom first: ``[polygons]`` for one wall height, the relief's layers otherwise."""
+    if process.levels == 1:
+        if not isinstance(polygons, shapely.Geometry):
+            raise FabricationExportError("walls of one height take one footprint, not a sequence of layers.")
+        return [polygons]
+    if isinstance(polygons, shapely.Geometry) or len(polygons) != process.levels:
+        got = "one footprint" if isinstance(polygons, shapely.Geometry) else f"{len(polygons)} footprints"
+        raise FabricationExportError(f"a relief of {process.levels} wall heights takes {process.levels} "
+                                     f"footprints, bottom first; got {got}.")
+    return list(polygons)
 
 
 def port_shapes(layout: Layout) -> list[shapely.Polygon]:
@@ -150,12 +180,21 @@ def read_stl(path: str | os.PathLike, layout: Layout, process: Process) -> ReadR
     """Section the part at mid-slab height (the plane the simulation sees); polygons in `layout.unit`.
 
     Every printed body that crosses that plane is kept: nothing is removed.
-    Raises FabricationReadError when the file is unreadable or empty, has no
+    A relief (``process.levels`` >= 2) is sectioned at the middle of each of
+    its layers (``ReadResult.layers``, bottom first); ``polygons`` is then
+    the bottom layer. Raises FabricationReadError when the file is unreadable or empty, has no
     material at mid-slab, or its height or extent does not match `process` /
     `layout` (wrong units).
     """
     mesh = load_part(path, layout, process)
     z_mid = process.mid_slab * MM_PER_UNIT[layout.unit]
+    if process.levels > 1:
+        mm = MM_PER_UNIT[layout.unit]
+        layers = tuple(section(mesh, process.layer_mid(j) * mm, layout, process) for j in range(process.levels))
+        if layers[0].is_empty:
+            z = process.layer_mid(0) * mm
+            raise FabricationReadError(f"{Path(path).name}: no material in the relief's bottom layer, z = {z:g} mm.")
+        return ReadResult(polygons=layers[0], layers=layers)
     polygons = section(mesh, z_mid, layout, process)
     if polygons.is_empty:
         raise FabricationReadError(f"{Path(path).name}: no material at mid-slab height z = {z_mid:g} mm.")

@@ -31,7 +31,7 @@ def export(design, fmt, out, strict):
     """
     run_folder(design)
     from ..design import find_design, load_design
-    from ..export import config_of, export_design, fab_layout, fab_process
+    from ..export import config_of, export_design
     from ..outputs import check_output_file
 
     folder = find_design(design)
@@ -44,13 +44,10 @@ def export(design, fmt, out, strict):
     if out is None:
         check_output_file(folder / f"design.{fmt}", "export to")
     if strict:
-        import numpy as np
-
-        import fabrication as fab
+        from ..relief import design_map, layer_polygons, relief_drc
 
         cfg = config_of(d)
-        layout, process = fab_layout(cfg), fab_process(cfg)
-        violations = fab.drc(fab.polygons_from_binary(np.asarray(d.binary, float), layout, process), layout, process)
+        violations = relief_drc(layer_polygons(design_map(d, cfg), cfg), cfg)
         if violations:
             _print_violations(violations, cfg.template.length_unit)
             echo_err(f"error: {len(violations)} design-rule violations; no file written (--strict)")

@@ -60,6 +60,13 @@ def optimize(config, epochs, out, device, engine, seed, data, folds, template_na
     if template_name is not None:
         raw["template"] = template_name
     cfg = parse_config(raw, str(config))
+    if cfg.constraints.levels > 1:
+        import fabrication as fab
+
+        for fmt in exports:
+            if fmt not in fab.RELIEF_FORMATS:
+                raise DesignerError(f"--export {fmt}: {config} trains a relief of {cfg.constraints.levels} wall "
+                                    f"heights (constraints.levels), which only {', '.join(fab.RELIEF_FORMATS)} holds")
     if cfg.data.path:
         raw.setdefault("data", {})["path"] = cfg.data.path  # absolute, so the run folder can move
     from ..outputs import check_output_dir
@@ -146,11 +153,14 @@ def _print_summary(out: Path, summary: dict, seconds: float) -> None:
     for d in designs:
         meta = read_meta(d)
         ls = meta["lengthscale"]
+        layered = f" (each of {ls['levels']} layers)" if ls.get("levels", 1) > 1 else ""
         click.echo(f"length scale    {d.parent.name}: min solid {ls['min_solid_cells']:g} / void "
-                   f"{ls['min_void_cells']:g} cells, rule {ls['rule_cells']:g} -> "
+                   f"{ls['min_void_cells']:g} cells{layered}, rule {ls['rule_cells']:g} -> "
                    f"{'meets' if ls['meets_rule'] else 'VIOLATES'} rule; grayness {meta['grayness']:.4f}")
     click.echo(f"wall time       {seconds:.1f} s")
     click.echo(f"files           {', '.join(str(d.parent / 'design.npz') for d in designs[:3])}"
                f"{' ...' if len(designs) > 3 else ''}")
-    click.echo(f"next            designer export {out if len(designs) == 1 else designs[0].parent} --format gds|stl; "
+    relief = bool(designs) and read_meta(designs[0])["lengthscale"].get("levels", 1) > 1
+    click.echo(f"next            designer export {out if len(designs) == 1 else designs[0].parent} "
+               f"--format {'stl' if relief else 'gds|stl'}; "
                f"designer report {out}")

@@ -16,9 +16,10 @@ import trimesh
 
 from fabrication.spec import MM_PER_UNIT
 
+from .. import relief
 from ..data import Corpus, ring_down_steps
 from ..progress import Progress
-from ..verify import read_part
+from ..verify import footprint, read_part
 from . import animation, curves, fields, frequency_domain, maps, solid, spectra, tables
 from .html import FigureEntry, Table
 from .run import Fold
@@ -240,14 +241,16 @@ def _node_fields(ctx: Context, picks: np.ndarray) -> tuple[tuple[Table, ...], tu
 def _fabrication(ctx: Context) -> tuple[tuple[Table, ...], tuple[FigureEntry, ...]]:
     fold, p, where = ctx.fold, ctx.prefix, ctx.where
     ctx.say("design-rule check and file checksums")
-    tables_ = [tables.drc_table(fold.design.arrays["binary"], fold.cfg,
-                                f"Design-rule check of the binary design{where}"),
+    levels = relief.levels(fold.cfg)
+    tables_ = [tables.drc_table(relief.design_map(fold.design, fold.cfg), fold.cfg,
+                                f"Design-rule check of the binary design{where}" if levels == 1 else
+                                f"Design-rule check of each of the relief's {levels} layers{where}"),
                tables.files_table(fold.design.folder, fold.exports, f"Files{where}")]
     figures = []
     for path in fold.exports:
         part = read_part(path, fold.cfg)
-        what = "mid-height section" if part.fmt == "stl" else "polygons"
-        fig = maps.polygons_figure(part.polygons, fold.design.arrays["binary"], fold.layout, fold.classes,
+        what = ("mid-height section" if levels == 1 else "bottom layer's section") if part.fmt == "stl" else "polygons"
+        fig = maps.polygons_figure(footprint(part), fold.design.arrays["binary"], fold.layout, fold.classes,
                                    f"{path.name}: {what} over the binary design{where}")
         figures.append(ctx.emit(fig, f"{p}export-{path.stem}-{part.fmt}", f"Exported {path.name}",
                                 f"The {what} read back from {path.name}, outlined over the binary design."))

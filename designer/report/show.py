@@ -6,7 +6,7 @@ from pathlib import Path
 from ..design import load_design
 from ..errors import DesignerError
 from ..export import config_of, fab_layout
-from ..verify import READ_FORMATS, read_part
+from ..verify import READ_FORMATS, footprint, read_part
 from . import maps
 from .plotting import save
 
@@ -38,6 +38,6 @@ def show_file(path: str | Path, run: str | Path | None = None, out: str | Path |
                                  f"{path.name}: binary design")
     else:
         what = "mid-height section" if part.fmt == "stl" else "polygons"
-        fig = maps.polygons_figure(part.polygons, design.binary, layout, classes,
+        fig = maps.polygons_figure(footprint(part), design.binary, layout, classes,
                                    f"{path.name}: {what} over the binary design")
     return save(fig, Path(out) if out is not None else path.with_name(path.name + ".png"))

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-import fabrication as fab
-
+from .. import relief
 from ..config import Config
 from ..export import fab_layout, fab_process
 from . import curves
@@ -39,10 +38,13 @@ def files_table(folder: Path, exports: tuple[Path, ...], caption: str) -> Table:
 
 
 def drc_table(binary: np.ndarray, cfg: Config, caption: str) -> Table:
-    """Polygon DRC of the binary design as exported: the rules, the count per kind and the first violations."""
+    """Polygon DRC of the binary design as exported: the rules, the count per kind and the first violations.
+
+    ``binary``: the design map (a relief's heights / N: every layer is checked).
+    """
     layout, process = fab_layout(cfg), fab_process(cfg)
     u = unit_label(layout.unit)
-    violations = fab.drc(fab.polygons_from_binary(np.asarray(binary, float), layout, process), layout, process)
+    violations = relief.relief_drc(relief.layer_polygons(np.asarray(binary, float), cfg), cfg)
     rows = [("rules", f"min width {process.min_solid:g} {u}, min space {process.min_void:g} {u}, "
                       f"grid {process.grid:g} {u}"),
             ("result", "PASS: no violations" if not violations else f"FAIL: {len(violations)} violations")]
