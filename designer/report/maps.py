@@ -70,6 +70,26 @@ def binary_figure(binary: np.ndarray, layout: fab.Layout, lengthscale: dict | No
     return fig
 
 
+def heights_figure(heights: np.ndarray, levels: int, step: float, layout: fab.Layout, lengthscale: dict | None,
+                   classes: tuple[str, ...], title: str) -> Figure:
+    """A relief's wall heights (as fabricated): 0..``levels`` steps of ``step`` (the layout's unit) per cell."""
+    import matplotlib
+
+    fig, ax = _single(layout)
+    shades = matplotlib.colormaps["Greys"](np.linspace(0.05, 0.9, levels + 1))
+    image = show_map(ax, np.asarray(heights, dtype=float), layout, cmap=ListedColormap(shades),
+                     vmin=-0.5, vmax=levels + 0.5)
+    draw_layout(ax, layout, classes)
+    bar = colour_bar(fig, ax, image, ticks=list(range(levels + 1)), label=f"wall height ({unit_label(layout.unit)})")
+    bar.ax.set_yticklabels([f"{k * step:g}" for k in range(levels + 1)])
+    if lengthscale:
+        ax.text(0.01, 0.015, lengthscale_text(lengthscale, layout), transform=ax.transAxes, fontsize=8,
+                family="monospace", va="bottom", ha="left",
+                bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "alpha": 0.9})
+    ax.set_title(title)
+    return fig
+
+
 def wave_speed_figure(speed_m_per_s: np.ndarray, layout: fab.Layout, classes: tuple[str, ...],
                       title: str) -> Figure:
     """The wave-speed map with sources, probes (labelled with their class) and the design region."""

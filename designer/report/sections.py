@@ -87,12 +87,23 @@ def _design(ctx: Context) -> tuple[FigureEntry, ...]:
     a, layout, c = fold.design.arrays, fold.layout, fold.classes
     ls = fold.design.meta.get("lengthscale")
     ctx.say("design maps")
+    levels = relief.levels(fold.cfg)
+    if levels > 1:
+        t = fold.cfg.template
+        step = t.to_unit(t.printing.slab_thickness_m) / levels
+        drawn = ctx.emit(maps.heights_figure(a["heights"], levels, step, layout, ls, c,
+                                             f"Wall heights (as fabricated){where}"),
+                         f"{p}binary", "Wall heights", f"The relief that is exported: each wall 0 to {levels} steps "
+                         f"of the channel's height, every layer with its measured minimum solid and void feature "
+                         f"sizes against the template's rule (the narrowest over the layers).")
+    else:
+        drawn = ctx.emit(maps.binary_figure(a["binary"], layout, ls, c, f"Binary design (as fabricated){where}"),
+                         f"{p}binary", "Binary design", "The thresholded design that is exported, with its measured "
+                         "minimum solid and void feature sizes against the template's rule.")
     return (
         ctx.emit(maps.density_figure(a["rho"], layout, c, f"Smooth density{where}"), f"{p}density", "Smooth density",
                  "The projected density at the final sharpness; dashed: design region, star: source, circles: probes."),
-        ctx.emit(maps.binary_figure(a["binary"], layout, ls, c, f"Binary design (as fabricated){where}"),
-                 f"{p}binary", "Binary design", "The thresholded design that is exported, with its measured minimum "
-                                                 "solid and void feature sizes against the template's rule."),
+        drawn,
         ctx.emit(maps.wave_speed_figure(a["wave_speed_m_per_s"], layout, c, f"Wave speed of the binary design{where}"),
                  f"{p}wave-speed", "Wave-speed map", "c = c0 + (c1 - c0) rho of the binary design, with the source, "
                                                      "the probes (labelled with their class) and the design region."),

@@ -233,6 +233,7 @@ def test_a_relief_run_goes_through_export_verify_3d_and_report(tmp_path):
     _invoke("report", out, "--no-fields")
     html = (out / "report" / "report.html").read_text()
     assert f"each of the relief&#x27;s {LEVELS} layers" in html or f"each of the relief's {LEVELS} layers" in html
+    assert f"each wall 0 to {LEVELS} steps of the channel" in html  # the relief's heights map, not the bottom layer
 
 
 def test_a_relief_run_asked_for_a_gds_is_refused_before_training(tmp_path):
