@@ -187,20 +187,17 @@ def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSp
     thresholded sets are), and :func:`constraints.measure.measure` of each
     layer reports what was kept.
     """
-    if spec.levels > 1:
-        with torch.no_grad():
-            filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
-            n = spec.levels
-            layers, below = [], None
-            for j in range(n):
-                step = (n * filtered - j).clamp(0.0, 1.0)
-                layer = _binary_of(step, free, solid, spec, check)
-                below = layer if below is None else torch.minimum(layer, below)
-                layers.append(below)
-            return sum(layers) / n
     with torch.no_grad():
         filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
-        return _binary_of(filtered, free, solid, spec, check)
+        n = spec.levels
+        if n == 1:
+            return _binary_of(filtered, free, solid, spec, check)
+        layers, below = [], None
+        for j in range(n):
+            layer = _binary_of((n * filtered - j).clamp(0.0, 1.0), free, solid, spec, check)
+            below = layer if below is None else torch.minimum(layer, below)
+            layers.append(below)
+        return sum(layers) / n
 
 
 def _binary_of(filtered: torch.Tensor, free: torch.Tensor, solid: torch.Tensor, spec: PipelineSpec, check):
