@@ -54,6 +54,14 @@ def lengthscale_text(lengthscale: dict, layout: fab.Layout) -> str:
     return "\n".join(lines)
 
 
+def _lengthscale_box(ax, lengthscale: dict | None, layout: fab.Layout) -> None:
+    """The measured minimum feature sizes against the rule, boxed in the lower-left corner."""
+    if lengthscale:
+        ax.text(0.01, 0.015, lengthscale_text(lengthscale, layout), transform=ax.transAxes, fontsize=8,
+                family="monospace", va="bottom", ha="left",
+                bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "alpha": 0.9})
+
+
 def binary_figure(binary: np.ndarray, layout: fab.Layout, lengthscale: dict | None, classes: tuple[str, ...],
                   title: str) -> Figure:
     """The binary design (as fabricated), annotated with its measured minimum feature sizes."""
@@ -62,10 +70,7 @@ def binary_figure(binary: np.ndarray, layout: fab.Layout, lengthscale: dict | No
     draw_layout(ax, layout, classes)
     bar = colour_bar(fig, ax, image, ticks=[0, 1], label="material")
     bar.ax.set_yticklabels(["background", "solid"])
-    if lengthscale:
-        ax.text(0.01, 0.015, lengthscale_text(lengthscale, layout), transform=ax.transAxes, fontsize=8,
-                family="monospace", va="bottom", ha="left",
-                bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "alpha": 0.9})
+    _lengthscale_box(ax, lengthscale, layout)
     ax.set_title(title)
     return fig
 
@@ -82,10 +87,7 @@ def heights_figure(heights: np.ndarray, levels: int, step: float, layout: fab.La
     draw_layout(ax, layout, classes)
     bar = colour_bar(fig, ax, image, ticks=list(range(levels + 1)), label=f"wall height ({unit_label(layout.unit)})")
     bar.ax.set_yticklabels([f"{k * step:g}" for k in range(levels + 1)])
-    if lengthscale:
-        ax.text(0.01, 0.015, lengthscale_text(lengthscale, layout), transform=ax.transAxes, fontsize=8,
-                family="monospace", va="bottom", ha="left",
-                bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "alpha": 0.9})
+    _lengthscale_box(ax, lengthscale, layout)
     ax.set_title(title)
     return fig
 
