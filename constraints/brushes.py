@@ -156,6 +156,7 @@ def brush_design(
     void_cells: int,
     fixed_solid: np.ndarray | None = None,
     check: Callable[[np.ndarray], Sequence[tuple[int, int]]] | None = None,
+    void: np.ndarray | None = None,
 ) -> np.ndarray:
     """Binary design close to ``field > eta`` whose phases are unions of disks.
 
@@ -178,6 +179,11 @@ def brush_design(
             returning the ``(ix, iy)`` cells of its defects, for example the
             design-rule check of the exported polygons. Each defect is pinned
             over a square one brush wide around it, like a contact.
+        void: Optional bool ``(nx, ny)``: cells that must stay void, for
+            example the gaps of the layer below in a relief. They must be a
+            union of void disks (a design that meets the void rule), so each
+            has a valid void touch: pinned at ``eta - PIN`` they are painted
+            void first, and a repair window that holds one is pinned void.
 
     Returns:
         Bool ``(nx, ny)``, True for solid (always False outside ``region``).
@@ -188,6 +194,8 @@ def brush_design(
     region = np.asarray(region, bool)
     frame = np.zeros(region.shape, bool) if fixed_solid is None else np.asarray(fixed_solid, bool) & ~region
     half = max(solid_cells, void_cells) // 2
+    keep = np.zeros(region.shape, bool) if void is None else np.asarray(void, bool) & region
+    field[keep] = eta - PIN
     for rounds in range(MAX_ROUNDS):
         out = _paint(field, region, eta, solid_cells, void_cells)
         # Defect windows as (first cell, last cell + 1); they widen every round.
@@ -198,7 +206,8 @@ def brush_design(
         if not windows:
             return out
         for window in windows:
-            field[window][region[window]] = eta + _pin(field, region, eta, solid_cells, void_cells, window, out)
+            sign = -PIN if keep[window].any() else _pin(field, region, eta, solid_cells, void_cells, window, out)
+            field[window][region[window]] = eta + sign
     return out
 
 

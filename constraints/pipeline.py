@@ -176,16 +176,18 @@ def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSp
     :func:`constraints.brushes.brush_design` (it sees each drawn design with
     ``fixed_solid`` added, as it will be fabricated).
 
-    A relief (``spec.levels`` = N >= 2) is drawn layer by layer: layer j is
-    the binary design of the step field ``clamp(N x - j, 0, 1)`` (the cells
-    the staircase projection lifts above j / N), and each layer is then
-    intersected with the one below, so the layers nest as a printed part's
-    do (a wall is a column from the base up). The result is the mean of the
-    layers. Each layer meets the targets as drawn; the intersection can only
-    narrow a layer where it pokes out of the one below, which the generator
-    avoids wherever the field allows (the step fields are nested, so their
-    thresholded sets are), and :func:`constraints.measure.measure` of each
-    layer reports what was kept.
+    A relief (``spec.levels`` = N >= 2) is drawn layer by layer, bottom
+    first: layer j is the binary design of the step field ``clamp(N x - j,
+    0, 1)`` (the cells the staircase projection lifts above j / N) with the
+    void of layer j - 1 kept void (``brush_design``'s ``void``), so the
+    layers nest as a printed part's do (a wall is a column from the base
+    up). That keeps the guarantee: layer j - 1's void is a union of void
+    disks, so every kept cell has a valid void touch that scores above every
+    other and is painted first, no solid touch can then cover it, and a
+    repair window that holds one is pinned void. Each layer is still
+    intersected with the one below (a no-op by the above), and
+    :func:`constraints.measure.measure` of each layer reports what was kept.
+    The result is the mean of the layers.
     """
     with torch.no_grad():
         filtered, free, solid = filtered_density(theta, design_mask, fixed_solid, fixed_void, spec)
@@ -194,14 +196,19 @@ def binary_density(theta, design_mask, fixed_solid, fixed_void, spec: PipelineSp
             return _binary_of(filtered, free, solid, spec, check)
         layers, below = [], None
         for j in range(n):
-            layer = _binary_of((n * filtered - j).clamp(0.0, 1.0), free, solid, spec, check)
+            step = (n * filtered - j).clamp(0.0, 1.0)
+            gaps = None if below is None else below < 0.5  # no wall above a gap of the layer below
+            layer = _binary_of(step, free, solid, spec, check, gaps)
             below = layer if below is None else torch.minimum(layer, below)
             layers.append(below)
         return sum(layers) / n
 
 
-def _binary_of(filtered: torch.Tensor, free: torch.Tensor, solid: torch.Tensor, spec: PipelineSpec, check):
-    """The binary design of a filtered field (see :func:`binary_density`)."""
+def _binary_of(filtered: torch.Tensor, free: torch.Tensor, solid: torch.Tensor, spec: PipelineSpec, check,
+               void: torch.Tensor | None = None):
+    """The binary design of a filtered field (see :func:`binary_density`); ``void``: cells kept void."""
+    if void is not None:
+        filtered = torch.where(void, torch.zeros_like(filtered), filtered)
     nominal = _fix(staircase_projection(filtered, math.inf, spec.eta, 1), free, solid)
     if spec.min_solid_cells is None:
         return nominal
@@ -209,7 +216,9 @@ def _binary_of(filtered: torch.Tensor, free: torch.Tensor, solid: torch.Tensor, 
     region, frame = free.cpu().numpy(), solid.cpu().numpy()
     flat = filtered.reshape(-1, *filtered.shape[-2:]).cpu().numpy()
     whole = None if check is None else (lambda out: check(out | frame))
-    drawn = np.stack([brush_design(f, region, spec.eta, *sizes, fixed_solid=frame, check=whole) for f in flat])
+    voids = [None] * len(flat) if void is None else void.reshape(-1, *void.shape[-2:]).cpu().numpy()
+    drawn = np.stack([brush_design(f, region, spec.eta, *sizes, fixed_solid=frame, check=whole, void=v)
+                      for f, v in zip(flat, voids)])
     drawn = drawn.reshape(filtered.shape)
     drawn = torch.as_tensor(drawn, device=filtered.device)
     return torch.where(free, drawn.to(filtered.dtype), nominal)

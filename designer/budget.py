@@ -12,7 +12,12 @@ robust training), each variant's graph released before the next:
   T = 1000, float32);
 - impulse engine (linear media): one traced impulse per variant, the fused
   engine's checkpoints for a batch of one, plus the FFT convolution's
-  spectra, B x n_fft x C complex values for C probe cells, kept for autograd.
+  spectra, B x n_fft x C complex values for C probe cells, kept for autograd;
+- spectral engine (a template solved per frequency): one sparse LU per
+  frequency and its field, kept for the adjoint. Minimum-degree ordering of
+  the 5-point operator fills about ``LU_FILL`` N log2 N entries for N cells
+  (measured 2.7-3.1 from 110 x 80 to 260 x 200 cells), complex, with their
+  row indices. The batch size does not enter: one set of solves serves a batch.
 
 Evaluation runs without gradients over full-length recordings and needs a
 few fields per sample. The estimate is refused when it exceeds the memory
@@ -29,7 +34,7 @@ from pathlib import Path
 from .errors import DesignerError
 
 __all__ = ["Estimate", "available_memory_bytes", "estimate_training", "estimate_evaluation", "check_fits",
-           "epoch_seconds"]
+           "epoch_seconds", "lu_entries"]
 
 PROCESS_BYTES = 400 * 2**20
 """torch, numba, LLVM and the kernels loaded, before any step (measured 355 MiB of RSS)."""
@@ -42,6 +47,12 @@ REFERENCE_CELL_STEPS_PER_S = {"train": 3.5e7, "eval": 1.35e8}
 """Measured at paper scale on 2 cores (README, Results: Engine rows)."""
 TRACE_CELL_STEPS_PER_S = {"train": 1.2e8, "eval": 6.0e8}
 """Fused traces of one sample (the impulse engine), density media, one core (benchmarks/bench_engine.py --traces)."""
+LU_FILL = 3.5
+"""Spectral engine: nonzeros of one LU factorisation per N log2 N cells (measured up to 3.1)."""
+LU_ENTRY_BYTES = 16 + 4
+"""A complex128 factor entry and its row index."""
+LU_SECONDS_PER_ENTRY = 1.5e-7
+"""Spectral engine: seconds of factorisation per LU nonzero on one core (measured 0.13-0.18 us)."""
 CONVOLUTION_COPIES = 4
 """Complex spectra and products of the impulse engine's convolution held for autograd, per sample and cell."""
 
@@ -94,9 +105,11 @@ def _fused_concurrent(batch: int, device: str) -> int:
 
 
 def estimate_training(cells: int, steps: int, batch: int, dtype_bytes: int, engine: str, device: str = "cpu",
-                      probes: int = 1, concurrent: int | None = None, probe_cells: int = 13) -> Estimate:
+                      probes: int = 1, concurrent: int | None = None, probe_cells: int = 13,
+                      frequencies: int = 0) -> Estimate:
     """Peak bytes of one training step (forward and gradient of one density variant).
 
+    ``frequencies``: solves per variant of the spectral engine (engine "spectral").
     ``concurrent``: samples the fused engine replays at once (default: its
     worker threads on CPU, the whole batch on a GPU). ``probe_cells``: cells
     the probes cover, all probes together (the impulse engine traces them).
@@ -105,6 +118,12 @@ def estimate_training(cells: int, steps: int, batch: int, dtype_bytes: int, engi
 
     field = cells * dtype_bytes
     fixed = PROCESS_BYTES + PIPELINE_FIELDS * cells * 8 + probes * cells * 8
+    if engine == "spectral":
+        lu = lu_entries(cells) * LU_ENTRY_BYTES * frequencies
+        fields = frequencies * cells * 16
+        return Estimate(int(fixed + lu + fields),
+                        f"spectral engine: {lu / 2**20:.0f} MiB of LU factors and {fields / 2**20:.0f} MiB of fields "
+                        f"for {frequencies} frequencies of {cells} cells")
     if engine == "impulse":
         k = checkpoint_interval(steps, 1, 1)
         traced = (2 * math.ceil(steps / k) + k + 2) * field
@@ -126,6 +145,11 @@ def estimate_training(cells: int, steps: int, batch: int, dtype_bytes: int, engi
                     f"{replay / 2**20:.0f} MiB of replay ({cells} cells x {steps} steps x batch {batch})")
 
 
+def lu_entries(cells: int) -> int:
+    """Nonzeros of one sparse LU of the 5-point operator on ``cells`` cells (minimum degree)."""
+    return int(LU_FILL * cells * math.log2(max(cells, 2)))
+
+
 def estimate_evaluation(cells: int, batch: int, dtype_bytes: int, probes: int = 1) -> Estimate:
     """Peak bytes of a forward pass without gradients: a few fields per sample."""
     fields = 8 * batch * cells * dtype_bytes
@@ -143,14 +167,21 @@ def check_fits(estimate: Estimate, what: str) -> None:
 
 
 def epoch_seconds(cells: int, window: int, n_train: int, variants: int, eval_sample_steps: int,
-                  engine: str, batches: int = 1, eval_steps: int = 0) -> float:
+                  engine: str, batches: int = 1, eval_steps: int = 0, frequencies: int = 0,
+                  evaluations: int = 2) -> float:
     """Rough seconds per epoch: the training windows forward and backward, the evaluations forward.
 
     ``window``: steps per training window. ``eval_sample_steps``: samples x
     steps over every evaluation of the epoch. The impulse engine simulates
     one impulse per variant and batch (``batches`` per epoch) and one per
     evaluation batch (``eval_steps`` steps over the epoch's evaluations).
+    The spectral engine factors ``frequencies`` operators per variant and
+    batch (the adjoint reuses them, about half a factorisation more) and per
+    design evaluated (``evaluations``: the smooth and the fabricated design).
     """
+    if engine == "spectral":  # one set of solves per variant and batch, one per evaluated design
+        solve = lu_entries(cells) * LU_SECONDS_PER_ENTRY * frequencies
+        return solve * (batches * variants * 1.5 + evaluations)
     if engine == "impulse":
         r = TRACE_CELL_STEPS_PER_S
         return cells * (window * batches * variants / r["train"] + eval_steps / r["eval"])

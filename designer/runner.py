@@ -24,6 +24,7 @@ from .data import Corpus, Split, load_corpus, make_split
 from .design import atomic_write_text
 from .errors import DesignerError
 from .physics import resolve_device
+from .physics.models import solve_frequencies
 from .progress import Progress, as_progress
 from .restarts import RESTARTS_FOLDER, train_with_restarts
 from .train import train_fold
@@ -36,8 +37,13 @@ SYNTHETIC_MAX_SECONDS = 0.38
 
 
 def _engine_name(cfg: Config, engine: str | None) -> str:
-    """The engine a training batch runs on: 'auto' takes the impulse engine for a linear medium."""
+    """The engine a training batch runs on: 'auto' takes the impulse engine for a linear medium.
+
+    A template solved per frequency runs on the spectral engine, whatever the config names.
+    """
     name = engine or cfg.simulation.engine
+    if cfg.template.spectral:
+        return "spectral"
     if name == "auto":
         nl = cfg.nonlinearity
         return "impulse" if not (nl.kerr or nl.saturable_absorption) else "fused"
@@ -52,7 +58,8 @@ def check_budget(cfg: Config, engine: str | None = None, device: str | None = No
     t, d = cfg.training, cfg.data
     probe_cells = sum(max(1, round(math.pi * p.radius_cells ** 2)) for p in cfg.probes)
     train = budget.estimate_training(cells, d.window_samples * cfg.steps_per_sample, t.batch_size, dtype_bytes,
-                                     _engine_name(cfg, engine), dev, len(cfg.probes), probe_cells=probe_cells)
+                                     _engine_name(cfg, engine), dev, len(cfg.probes), probe_cells=probe_cells,
+                                     frequencies=solve_frequencies(cfg))
     evaluation = budget.estimate_evaluation(cells, t.batch_size, dtype_bytes, len(cfg.probes))
     peak = max(train, evaluation, key=lambda e: e.bytes)
     if d.corpus == "synthetic":
@@ -151,8 +158,10 @@ def _epoch_seconds(cfg: Config, corpus: Corpus, split: Split, engine: str | None
     batches = math.ceil(len(split.train) / bs)
     longest = max(len(corpus.signals[i]) for i in split.test) * k
     impulse_eval = 2 * (batches * window + math.ceil(len(split.test) / bs) * longest)
+    evaluations = 2 / cfg.training.eval_every  # the smooth and the fabricated design, every eval_every epochs
     return budget.epoch_seconds(cfg.grid.nx * cfg.grid.ny, window, len(split.train), variants, eval_steps,
-                                _engine_name(cfg, engine), batches, impulse_eval)
+                                _engine_name(cfg, engine), batches, impulse_eval, solve_frequencies(cfg),
+                                evaluations)
 
 
 def _train_folds(cfg, corpus, splits, out, resume, progress: Progress, engine, device, extra) -> list[dict]:

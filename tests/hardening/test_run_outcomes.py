@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,6 +74,36 @@ def test_the_estimates_match_the_measured_engine_memory():
     fixed = budget.PROCESS_BYTES + (budget.PIPELINE_FIELDS + 1) * 16000 * 8
     assert 25 * 2**20 < fused.bytes - fixed < 60 * 2**20
     assert 8e9 < reference.bytes - fixed < 11e9
+
+
+def test_the_spectral_estimate_counts_the_lu_factors_it_keeps_and_not_the_batch():
+    """A carrier run keeps one LU per frequency for the adjoint; its size is measured here, on a real factorisation."""
+    from designer.physics.spectral import Pattern, _factor
+
+    nx, ny = 120, 90
+    pattern = Pattern(nx, ny)
+    matrix = pattern.matrix(np.full((nx, ny), 0.3 + 0.01j), np.ones((nx + 1, ny), complex), np.ones((nx, ny + 1), complex))
+    rhs = np.zeros(nx * ny, complex)
+    rhs[7] = 1.0
+    lu, _ = _factor(matrix, rhs)
+    measured = lu.L.nnz + lu.U.nnz
+    assert measured <= budget.lu_entries(nx * ny) < 1.5 * measured
+    small = budget.estimate_training(nx * ny, 50000, 8, 4, "spectral", frequencies=38)
+    large = budget.estimate_training(nx * ny, 50000, 800, 4, "spectral", frequencies=38)
+    assert small.bytes == large.bytes and "38 frequencies" in small.detail
+    assert small.bytes - budget.PROCESS_BYTES < 38 * measured * 40
+
+
+def test_a_carrier_config_is_estimated_for_the_spectral_engine(tmp_path):
+    """The spectral template never runs the impulse engine, so a batch of 84 with 24 probes fits in a few GB."""
+    from designer.config import load_config
+
+    data = tomllib.loads(Path("examples/vowels_carrier.toml").read_text())
+    data["training"]["batch_size"] = 840
+    data["data"]["path"] = str(tmp_path)
+    estimate = check_budget(parse_config(data, str(tmp_path / "c.toml")))
+    assert "spectral engine" in estimate.detail and estimate.bytes < 2 * 2**30
+    assert "spectral engine" in check_budget(load_config("examples/vowels_carrier.toml")).detail
 
 
 def test_the_example_fits_this_machine():

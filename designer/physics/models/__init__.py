@@ -15,7 +15,7 @@ from ..layout import Layout
 from ..wave import Medium
 from . import density, slab, speed
 
-__all__ = ["MODELS", "build_medium", "wave_speed_m_per_s", "slowest_speed_m_per_s"]
+__all__ = ["MODELS", "build_medium", "wave_speed_m_per_s", "slowest_speed_m_per_s", "solve_frequencies"]
 
 MODELS = {"speed": speed, "density": density, "slab": slab}
 
@@ -31,6 +31,12 @@ def slowest_speed_m_per_s(cfg: Config) -> float:
     """The slowest phase velocity the simulation meets (it sets the cells per wavelength), m/s."""
     model = _model(cfg)
     return model.slowest_speed(cfg) if hasattr(model, "slowest_speed") else cfg.template.min_speed_m_per_s
+
+
+def solve_frequencies(cfg: Config, refine: int = 1) -> int:
+    """How many frequencies a spectral model solves per design (0 for a model stepped in time)."""
+    model = _model(cfg)
+    return len(model.nodes_hz(cfg, refine)) if hasattr(model, "nodes_hz") else 0
 
 
 def build_medium(rho: torch.Tensor, cfg: Config, layout: Layout) -> Medium:
