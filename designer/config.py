@@ -588,9 +588,6 @@ def _check_levels(cfg: Config, check: _Checker) -> None:
         elif abs(step_grid - round(step_grid)) > 1e-6:
             check.fail(key, f"template {t.name}: a step of {t.printing.slab_thickness_m / n * 1e3:g} mm is not "
                             f"a whole number of {t.manufacturing_grid_m * 1e3:g} mm grid steps")
-        elif cfg.training.physics_aware:
-            check.fail(key, "training.physics_aware trains binary parts only; a relief is checked in 3D by "
-                            "`designer verify --3d`")
 
 
 def _check_gates(cfg: Config, check: _Checker) -> None:

@@ -23,6 +23,9 @@ channel layers hold the fabricated cells, frame included; base and lid are
 solid, their ports closed by the transducers; fluid and absorber above and
 below. That is the voxelised STL, up to the rasterisation of the exported
 mesh (``tests/acoustic/test_physics_aware.py`` checks it against ``voxelise``).
+A relief's layers stand in their own channel layers, each wall as tall as
+it is printed (:func:`extrude`), so the 3D forward pass holds the near
+field at every step of height that the 2D gap-averaged model leaves out.
 The 3D medium is linear, so one traced 3D impulse per batch serves every
 sample (:mod:`designer.physics.impulse`); each batch's wave-speed jitter
 scales the 3D Courant map as it scales the 2D one.
@@ -42,14 +45,24 @@ from .readout import readout_for
 __all__ = ["Twin3D", "make_twin", "extrude", "physics_aware_power"]
 
 
-def extrude(flat: torch.Tensor, names: list[str]) -> torch.Tensor:
-    """(nx, ny, nz) material fraction: ``flat`` in the channel layers, solid plates, fluid elsewhere."""
+def extrude(flat: torch.Tensor, names: list[str], levels: int = 1) -> torch.Tensor:
+    """(nx, ny, nz) material fraction: ``flat`` in the channel layers, solid plates, fluid elsewhere.
+
+    A relief of ``levels`` = N wall heights (:mod:`designer.relief`): ``flat``
+    is the mean of its N layers' coverages, and channel layer i of C (bottom
+    first) holds layer j = i N // C, split off as clamp(N flat - j, 0, 1).
+    The split is exact wherever at most one layer's edge crosses a cell,
+    which holds on every cell of a drawn relief except where two layers'
+    contours chamfer the same corner (``tests/acoustic/test_relief.py``
+    compares it with the voxelised STL).
+    """
     nz = len(names)
     out = flat.new_zeros(flat.shape + (nz,))
+    channel = [k for k, name in enumerate(names) if name == "channel"]
+    for i, k in enumerate(channel):
+        out[:, :, k] = flat if levels == 1 else (levels * flat - i * levels // len(channel)).clamp(0.0, 1.0)
     for k, name in enumerate(names):
-        if name == "channel":
-            out[:, :, k] = flat
-        elif name in ("base", "lid"):
+        if name in ("base", "lid"):
             out[:, :, k] = 1.0
     return out
 
@@ -61,6 +74,7 @@ class Twin3D:
     cfg: Config
     layout: Layout
     names: tuple[str, ...]
+    levels: int = 1  # wall heights of a relief (constraints.levels)
     tally: dict = field(default_factory=dict, compare=False, repr=False)  # this epoch's 2D-3D agreement
 
     def count(self, power_2d: torch.Tensor, power_3d: torch.Tensor) -> None:
@@ -81,7 +95,7 @@ class Twin3D:
         """Probe powers (B, P), (B, G P) with G gates, of the part whose 2D map is ``flat``, for injected
         waveforms (B, T) (no graph)."""
         with torch.no_grad():
-            rho = extrude(flat.detach(), list(self.names))
+            rho = extrude(flat.detach(), list(self.names), self.levels)
             medium: Medium = build_medium(rho, self.cfg, self.layout)
             if speed_scale != 1.0:
                 medium = dataclasses.replace(medium, courant=medium.courant * speed_scale)
@@ -98,7 +112,7 @@ def make_twin(cfg: Config, device: torch.device, dtype: torch.dtype) -> Twin3D:
     from .part3d import layout_3d, z_stack
 
     stack = z_stack(cfg)
-    return Twin3D(cfg, layout_3d(cfg, stack).to(device, dtype), tuple(stack.names()))
+    return Twin3D(cfg, layout_3d(cfg, stack).to(device, dtype), tuple(stack.names()), cfg.constraints.levels)
 
 
 def physics_aware_power(power_2d: torch.Tensor, power_3d: torch.Tensor) -> torch.Tensor:

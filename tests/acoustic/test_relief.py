@@ -218,12 +218,20 @@ def test_a_relief_the_part_cannot_hold_is_one_line(template, levels, expected):
     assert "constraints.levels" in message and expected in message and "\n" not in message
 
 
-def test_a_physics_aware_relief_is_refused():
-    doc = tiny_channel_data()
-    doc["constraints"] = {"levels": 2, "fabricated_epochs": 1}
-    doc["training"]["physics_aware"] = True
-    with pytest.raises(DesignerError, match="constraints.levels: training.physics_aware trains binary parts"):
-        parse_config(doc, "relief.toml")
+def test_the_physics_aware_twin_of_a_relief_is_its_voxelised_stl(relief, tmp_path):
+    """The 3D twin splits the training map into its layers, each in its own channel layers, as the STL prints them."""
+    from designer.physics_aware import extrude
+
+    cfg, _, design = relief
+    path = fab.export("stl", layer_polygons(design.numpy(), cfg), fab_layout(cfg), fab_process(cfg),
+                      tmp_path / "relief.stl")
+    voxels, stack = voxelise(path, cfg)
+    twin = extrude(fabricated_coverage(design, cfg), stack.names(), LEVELS).numpy()
+    assert twin.shape == voxels.shape
+    # the STL's sections rasterise to the exported polygons' coverage to rounding, as for a binary part
+    assert np.abs(twin - voxels).max() < 1e-3
+    flat = extrude(fabricated_coverage(design, cfg), stack.names()).numpy()  # extruded as if one height
+    assert np.abs(flat - voxels).max() > 0.5
 
 
 def test_levels_enter_the_resume_fingerprint_only_when_set():
@@ -239,13 +247,17 @@ def _invoke(*args) -> str:
 
 
 def test_a_relief_run_goes_through_export_verify_3d_and_report(tmp_path):
-    """Real training of a 4-height relief; its STL verified in 2D (the run's own figure) and in 3D; the report."""
+    """Real training of a 4-height relief, its last epoch physics-aware (the layers in 3D); its STL verified in 2D
+    (the run's own figure) and in 3D; the report."""
     doc = tiny_channel_data()
     doc["constraints"] = {**doc["constraints"], "levels": LEVELS, "fabricated_epochs": 1}
+    doc["training"]["physics_aware"] = True
     out = tmp_path / "run"
     _invoke("optimize", write_toml(tmp_path / "run.toml", doc), "--out", out, "--epochs", 3, "--quiet")
     meta = json.loads((out / "design.json").read_text())
     assert meta["lengthscale"]["levels"] == LEVELS
+    aware = [h.get("physics_aware_agreement") for h in meta["metrics"]["history"] if not h.get("selected")]
+    assert aware[:2] == [None, None] and 0.0 <= aware[2] <= 1.0  # the 3D twin ran in the fabricated epoch
     arrays = np.load(out / "design.npz")
     heights = arrays["heights"]
     assert heights.max() <= LEVELS and np.array_equal(arrays["binary"], (heights >= 1).astype(np.uint8))
