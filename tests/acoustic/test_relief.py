@@ -72,7 +72,7 @@ def test_every_layer_keeps_the_rule_where_nesting_used_to_cut_it(levels):
 
     Drawn independently and then intersected, layers of these fields lost
     cells to the intersection and to the diagonal-contact repair, leaving
-    1-cell walls in 13 of 15 seeds at four levels (the 12-vowel fold-1 part
+    1-cell walls in 12 of 15 seeds at four levels and 3 of 15 at two (the 12-vowel fold-1 part
     broke the rule this way).
     """
     n = 40
