@@ -11,8 +11,11 @@ robust training), each variant's graph released before the next:
   per cell-step and sample (measured: 9.6 GB at 160 x 100 cells, B = 21,
   T = 1000, float32);
 - impulse engine (linear media): one traced impulse per variant, the fused
-  engine's checkpoints for a batch of one, plus the FFT convolution's
-  spectra, B x n_fft x C complex values for C probe cells, kept for autograd;
+  engine's checkpoints for a batch of one, plus the FFT convolution: the
+  field at the C probe cells, B x C x T values kept for its gradient, and
+  ``CONVOLUTION_CHUNKS`` chunks of its complex spectra (each at most
+  :data:`designer.physics.impulse.CHUNK_BYTES`) while it runs (measured
+  440 MiB in all at B = 84, C = 72, T = 4000, float32, where this gives 609);
 - spectral engine (a template solved per frequency): one sparse LU per
   frequency and its field, kept for the adjoint. Minimum-degree ordering of
   the 5-point operator fills about ``LU_FILL`` N log2 N entries for N cells
@@ -53,8 +56,8 @@ LU_ENTRY_BYTES = 16 + 4
 """A complex128 factor entry and its row index."""
 LU_SECONDS_PER_ENTRY = 1.5e-7
 """Spectral engine: seconds of factorisation per LU nonzero on one core (measured 0.13-0.18 us)."""
-CONVOLUTION_COPIES = 4
-"""Complex spectra and products of the impulse engine's convolution held for autograd, per sample and cell."""
+CONVOLUTION_CHUNKS = 2
+"""Chunks of the impulse engine's complex spectra alive at once, forward or gradient (benchmarks/bench_convolution.py)."""
 
 
 @dataclass(frozen=True)
@@ -127,11 +130,15 @@ def estimate_training(cells: int, steps: int, batch: int, dtype_bytes: int, engi
     if engine == "impulse":
         k = checkpoint_interval(steps, 1, 1)
         traced = (2 * math.ceil(steps / k) + k + 2) * field
+        from .physics.impulse import CHUNK_BYTES
+
         n_fft = 1 << math.ceil(math.log2(max(2 * steps - 1, 2)))
-        spectra = CONVOLUTION_COPIES * batch * n_fft * probe_cells * 16
-        return Estimate(int(fixed + traced + spectra),
+        kept = batch * probe_cells * steps * dtype_bytes
+        spectra = CONVOLUTION_CHUNKS * min(CHUNK_BYTES, batch * (n_fft // 2 + 1) * probe_cells * 2 * dtype_bytes * 2)
+        return Estimate(int(fixed + traced + kept + spectra),
                         f"impulse engine: {traced / 2**20:.0f} MiB for one traced impulse of {steps} steps + "
-                        f"{spectra / 2**20:.0f} MiB of convolution spectra (batch {batch} x {probe_cells} probe cells)")
+                        f"{(kept + spectra) / 2**20:.0f} MiB for the convolution "
+                        f"(batch {batch} x {probe_cells} probe cells)")
     if engine == "reference":
         graph = REFERENCE_FIELDS_PER_STEP * field * steps * batch
         return Estimate(int(fixed + graph), f"reference-engine graph {graph / 2**20:.0f} MiB "

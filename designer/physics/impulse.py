@@ -17,8 +17,8 @@ G equal parts of the steps from the first arrival D to L_b;
 :mod:`designer.readout`). So one simulation of T steps
 (the longest input) records g at the probes' cells, and FFT convolutions give
 every sample's power: the cost no longer grows with the batch. Gradients flow
-through the convolution (autograd) into the traces and from there through the
-trace engine's adjoint into the medium.
+through the convolution (its gradient written out, :class:`_SquaredConvolution`)
+into the traces and from there through the trace engine's adjoint into the medium.
 """
 from __future__ import annotations
 
@@ -56,39 +56,86 @@ def gate_of_step(steps: int, lengths: torch.Tensor, gates: int, delay: int = 0) 
     return torch.where((n >= start) & (n < length), index, torch.full_like(index, gates))
 
 
+class _SquaredConvolution(torch.autograd.Function):
+    """S[b, g, c] = sum_n M[b, g, n] y[b, n, c]^2 with y[b, n, c] = sum_{m <= n} g_c[n - m] x_b[m], n < T.
+
+    M (B, G, T) weighs the steps into G gates (ones for all steps when None).
+    Forward by FFT convolution (rfft length n_fft >= 2T - 1, so no
+    wrap-around), chunked over the batch; y is kept for the gradient. The gradient is written out instead
+    of left to autograd, which keeps the complex products of every chunk and
+    differentiates the FFTs one by one: with dy = 2 y sum_g M gS,
+
+        dL/dg_c[k] = sum_{b, n} dy[b, n, c] x_b[n - k]    (a correlation),
+        dL/dx_b[m] = sum_{c, n} dy[b, n, c] g_c[n - m],
+
+    each one real FFT of dy per sample and cell and a product summed over the
+    batch (or the cells) per frequency. Correlations by FFT of length
+    n_fft >= 2T - 1 wrap negative lags onto indices >= T, where the
+    zero-padded g and x are zero, so they are exact.
+    """
+
+    @staticmethod
+    def forward(ctx, traces, inputs, mask):
+        batch, steps = inputs.shape
+        n_fft = 1 << math.ceil(math.log2(max(2 * steps - 1, 2)))
+        g = torch.fft.rfft(traces.T, n=n_fft, dim=1)  # (C, F): every transform along the last, contiguous axis
+        chunk = max(1, CHUNK_BYTES // (g.numel() * g.element_size() * 2))
+        fields, sums = [], []
+        for start in range(0, batch, chunk):
+            x = torch.fft.rfft(inputs[start:start + chunk], n=n_fft, dim=1)  # (b, F)
+            y = torch.fft.irfft(x[:, None, :] * g[None], n=n_fft, dim=2)[..., :steps]  # (b, C, T)
+            fields.append(y)
+            sums.append(torch.einsum("bgt,bct->bgc", mask[start:start + chunk], y * y) if mask is not None
+                        else (y * y).sum(2)[:, None, :])
+        ctx.save_for_backward(traces, inputs, mask, torch.cat(fields))
+        ctx.n_fft, ctx.chunk = n_fft, chunk
+        return torch.cat(sums)
+
+    @staticmethod
+    def backward(ctx, grad):
+        traces, inputs, mask, y = ctx.saved_tensors
+        n_fft, chunk = ctx.n_fft, ctx.chunk
+        batch, steps = inputs.shape
+        want_traces, want_inputs = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        g_conj = torch.fft.rfft(traces.T, n=n_fft, dim=1).conj() if want_inputs else None
+        d_traces = 0
+        d_inputs = []
+        for start in range(0, batch, chunk):
+            part = slice(start, start + chunk)
+            weight = (torch.einsum("bgt,bgc->bct", mask[part], grad[part]) if mask is not None
+                      else grad[part].transpose(1, 2))  # (b, C, T) or (b, C, 1)
+            dy = torch.fft.rfft(2 * y[part] * weight, n=n_fft, dim=2)  # (b, C, F)
+            if want_traces:
+                x_conj = torch.fft.rfft(inputs[part], n=n_fft, dim=1).conj()
+                d_traces = d_traces + (dy * x_conj[:, None, :]).sum(0)
+            if want_inputs:
+                d_inputs.append(torch.fft.irfft((dy * g_conj[None]).sum(1), n=n_fft, dim=1)[:, :steps])
+        d_traces = torch.fft.irfft(d_traces, n=n_fft, dim=1)[:, :steps].T if want_traces else None
+        return d_traces, (torch.cat(d_inputs) if want_inputs else None), None
+
+
 def powers_from_traces(traces: torch.Tensor, weights: torch.Tensor, inputs: torch.Tensor,
                        lengths: torch.Tensor | None = None, gates: int = 1, gate_delay: int = 0) -> torch.Tensor:
     """Probe powers (B, P), or (B, G P) gate-major with ``gates`` G > 1, of ``inputs`` (B, T).
 
     The gates split the steps from ``gate_delay`` to each sample's length (:func:`gate_of_step`).
-    From impulse traces (T, C) and weights (P, C). The convolution runs in
-    float64 (rfft of length >= 2T - 1, chunked over the batch to bound
-    memory); the result has the inputs' dtype.
+    From impulse traces (T, C) and weights (P, C). The convolution
+    (:class:`_SquaredConvolution`) runs in the precision of the traces and
+    inputs: float32 runs convolve in float32 (powers within about 1e-6 of a
+    float64 convolution of the same traces, the precision the float32 traces
+    themselves carry; benchmarks/bench_convolution.py), float64 runs in float64.
     """
     batch, steps = inputs.shape
-    n_fft = 1 << math.ceil(math.log2(max(2 * steps - 1, 2)))
-    g = torch.fft.rfft(traces[:steps].double(), n=n_fft, dim=0)  # (F, C)
-    per_sample = g.shape[0] * g.shape[1] * 16 * 2
-    chunk = max(1, CHUNK_BYTES // per_sample)
-    w = weights.double()
-    out = []
-    for start in range(0, batch, chunk):
-        x = inputs[start:start + chunk].double()
-        spectrum = torch.fft.rfft(x, n=n_fft, dim=1)[:, :, None] * g[None]  # (b, F, C)
-        y = torch.fft.irfft(spectrum, n=n_fft, dim=1)[:, :steps]  # (b, T, C)
-        square = y * y
-        if gates > 1:
-            length = (torch.full((x.shape[0],), steps, device=inputs.device) if lengths is None
-                      else lengths[start:start + chunk])
-            gate = torch.nn.functional.one_hot(gate_of_step(steps, length, gates, gate_delay), gates + 1)[..., :gates]
-            per_gate = torch.einsum("btg,btc->bgc", gate.to(square.dtype), square) @ w.T  # (b, G, P)
-            out.append(per_gate.reshape(x.shape[0], -1))
-            continue
-        if lengths is not None:
-            keep = torch.arange(steps, device=inputs.device)[None, :] < lengths[start:start + chunk, None]
-            square = square * keep[:, :, None].to(square.dtype)
-        out.append(square.sum(1) @ w.T)
-    return torch.cat(out).to(inputs.dtype)
+    dtype = torch.promote_types(traces.dtype, inputs.dtype)
+    mask = None
+    if gates > 1:
+        length = torch.full((batch,), steps, device=inputs.device) if lengths is None else lengths
+        gate = gate_of_step(steps, length, gates, gate_delay)
+        mask = torch.nn.functional.one_hot(gate, gates + 1)[..., :gates].transpose(1, 2).to(dtype)  # (B, G, T)
+    elif lengths is not None:
+        mask = (torch.arange(steps, device=inputs.device)[None, :] < lengths[:, None]).to(dtype)[:, None, :]
+    per_cell = _SquaredConvolution.apply(traces[:steps].to(dtype), inputs.to(dtype), mask)  # (B, G, C)
+    return (per_cell @ weights.to(dtype).T).reshape(batch, -1).to(inputs.dtype)
 
 
 def simulate_impulse(

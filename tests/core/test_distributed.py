@@ -139,6 +139,7 @@ def test_a_two_rank_run_killed_after_epoch_1_resumes_with_one_rank_to_the_same_d
     assert_same_design(one_process, out)
 
 
+@pytest.mark.slow  # 15 s; the default suite keeps the bit-for-bit and resume runs on two ranks
 def test_two_ranks_train_two_folds_in_parallel_with_the_serial_summary(config, tmp_path):
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     plain(str(config), "--out", str(serial), "--folds", "2", "--epochs", "2")
