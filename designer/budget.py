@@ -56,6 +56,10 @@ LU_ENTRY_BYTES = 16 + 4
 """A complex128 factor entry and its row index."""
 LU_SECONDS_PER_ENTRY = 1.5e-7
 """Spectral engine: seconds of factorisation per LU nonzero on one core (measured 0.13-0.18 us)."""
+CONVOLUTION_SECONDS = {"train": 5.4e-8, "eval": 2.3e-8}
+"""Impulse engine's convolution, seconds per sample, step and probe cell, one thread, float32: a training step
+(forward and gradient) and an evaluation (forward) (benchmarks/bench_convolution.py: 1.3 and 0.56 CPU-s for 84
+samples x 4000 steps x 72 cells)."""
 CONVOLUTION_CHUNKS = 2
 """Chunks of the impulse engine's complex spectra alive at once, forward or gradient (benchmarks/bench_convolution.py)."""
 
@@ -175,13 +179,14 @@ def check_fits(estimate: Estimate, what: str) -> None:
 
 def epoch_seconds(cells: int, window: int, n_train: int, variants: int, eval_sample_steps: int,
                   engine: str, batches: int = 1, eval_steps: int = 0, frequencies: int = 0,
-                  evaluations: int = 2) -> float:
+                  evaluations: int = 2, probe_cells: int = 13) -> float:
     """Rough seconds per epoch: the training windows forward and backward, the evaluations forward.
 
     ``window``: steps per training window. ``eval_sample_steps``: samples x
     steps over every evaluation of the epoch. The impulse engine simulates
     one impulse per variant and batch (``batches`` per epoch) and one per
-    evaluation batch (``eval_steps`` steps over the epoch's evaluations).
+    evaluation batch (``eval_steps`` steps over the epoch's evaluations), and
+    convolves every sample with it at its ``probe_cells`` (``CONVOLUTION_SECONDS``).
     The spectral engine factors ``frequencies`` operators per variant and
     batch (the adjoint reuses them, about half a factorisation more) and per
     design evaluated (``evaluations``: the smooth and the fabricated design).
@@ -190,7 +195,8 @@ def epoch_seconds(cells: int, window: int, n_train: int, variants: int, eval_sam
         solve = lu_entries(cells) * LU_SECONDS_PER_ENTRY * frequencies
         return solve * (batches * variants * 1.5 + evaluations)
     if engine == "impulse":
-        r = TRACE_CELL_STEPS_PER_S
-        return cells * (window * batches * variants / r["train"] + eval_steps / r["eval"])
+        r, c = TRACE_CELL_STEPS_PER_S, CONVOLUTION_SECONDS
+        traces = cells * (window * batches * variants / r["train"] + eval_steps / r["eval"])
+        return traces + probe_cells * (window * n_train * variants * c["train"] + eval_sample_steps * c["eval"])
     rates = REFERENCE_CELL_STEPS_PER_S if engine == "reference" else FUSED_CELL_STEPS_PER_S
     return cells * (window * n_train * variants / rates["train"] + eval_sample_steps / rates["eval"])

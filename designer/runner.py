@@ -50,15 +50,19 @@ def _engine_name(cfg: Config, engine: str | None) -> str:
     return name
 
 
+def _probe_cells(cfg: Config) -> int:
+    """Cells the probes cover, all probes together (about pi r^2 each), which the impulse engine traces."""
+    return sum(max(1, round(math.pi * p.radius_cells ** 2)) for p in cfg.probes)
+
+
 def check_budget(cfg: Config, engine: str | None = None, device: str | None = None) -> budget.Estimate:
     """The peak memory of a training step and an evaluation batch, refused if it cannot fit."""
     cells = cfg.grid.nx * cfg.grid.ny
     dtype_bytes = DTYPE_BYTES[cfg.simulation.dtype]
     dev = resolve_device(device or cfg.simulation.device).type
     t, d = cfg.training, cfg.data
-    probe_cells = sum(max(1, round(math.pi * p.radius_cells ** 2)) for p in cfg.probes)
     train = budget.estimate_training(cells, d.window_samples * cfg.steps_per_sample, t.batch_size, dtype_bytes,
-                                     _engine_name(cfg, engine), dev, len(cfg.probes), probe_cells=probe_cells,
+                                     _engine_name(cfg, engine), dev, len(cfg.probes), probe_cells=_probe_cells(cfg),
                                      frequencies=solve_frequencies(cfg))
     evaluation = budget.estimate_evaluation(cells, t.batch_size, dtype_bytes, len(cfg.probes))
     peak = max(train, evaluation, key=lambda e: e.bytes)
@@ -161,7 +165,7 @@ def _epoch_seconds(cfg: Config, corpus: Corpus, split: Split, engine: str | None
     evaluations = 2 / cfg.training.eval_every  # the smooth and the fabricated design, every eval_every epochs
     return budget.epoch_seconds(cfg.grid.nx * cfg.grid.ny, window, len(split.train), variants, eval_steps,
                                 _engine_name(cfg, engine), batches, impulse_eval, solve_frequencies(cfg),
-                                evaluations)
+                                evaluations, _probe_cells(cfg))
 
 
 def _train_folds(cfg, corpus, splits, out, resume, progress: Progress, engine, device, extra) -> list[dict]:
