@@ -56,14 +56,44 @@ def gate_of_step(steps: int, lengths: torch.Tensor, gates: int, delay: int = 0) 
     return torch.where((n >= start) & (n < length), index, torch.full_like(index, gates))
 
 
+def _fft_length(steps: int) -> int:
+    """The power of two >= 2T - 1: linear convolutions and correlations of T-step signals without wrap-around."""
+    return 1 << math.ceil(math.log2(max(2 * steps - 1, 2)))
+
+
+def _chunk(n_fft: int, cells: int, real_bytes: int) -> int:
+    """Samples per chunk: two complex (F, C) spectra each, at most CHUNK_BYTES in all."""
+    return max(1, CHUNK_BYTES // ((n_fft // 2 + 1) * cells * 2 * real_bytes * 2))
+
+
+def _squared_convolution(traces: torch.Tensor, inputs: torch.Tensor, mask: torch.Tensor | None,
+                         keep: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """S (B, G, C) of :class:`_SquaredConvolution`, and the field y (B, C, T) when ``keep``."""
+    batch, steps = inputs.shape
+    n_fft = _fft_length(steps)
+    g = torch.fft.rfft(traces.T, n=n_fft, dim=1)  # (C, F): every transform along the last, contiguous axis
+    chunk = _chunk(n_fft, traces.shape[1], traces.element_size())
+    fields, sums = [], []
+    for start in range(0, batch, chunk):
+        x = torch.fft.rfft(inputs[start:start + chunk], n=n_fft, dim=1)  # (b, F)
+        y = torch.fft.irfft(x[:, None, :] * g[None], n=n_fft, dim=2)[..., :steps]  # (b, C, T)
+        if keep:
+            fields.append(y)
+        sums.append(torch.einsum("bgt,bct->bgc", mask[start:start + chunk], y * y) if mask is not None
+                    else (y * y).sum(2)[:, None, :])
+    return torch.cat(sums), (torch.cat(fields) if keep else None)
+
+
 class _SquaredConvolution(torch.autograd.Function):
     """S[b, g, c] = sum_n M[b, g, n] y[b, n, c]^2 with y[b, n, c] = sum_{m <= n} g_c[n - m] x_b[m], n < T.
 
     M (B, G, T) weighs the steps into G gates (ones for all steps when None).
     Forward by FFT convolution (rfft length n_fft >= 2T - 1, so no
-    wrap-around), chunked over the batch; y is kept for the gradient. The gradient is written out instead
-    of left to autograd, which keeps the complex products of every chunk and
-    differentiates the FFTs one by one: with dy = 2 y sum_g M gS,
+    wrap-around), chunked over the batch; y is kept for the gradient.
+
+    The gradient is written out rather than left to autograd, which would keep
+    the complex products of every chunk and differentiate the FFTs one by one.
+    With dy = 2 y sum_g M gS,
 
         dL/dg_c[k] = sum_{b, n} dy[b, n, c] x_b[n - k]    (a correlation),
         dL/dx_b[m] = sum_{c, n} dy[b, n, c] g_c[n - m],
@@ -76,26 +106,16 @@ class _SquaredConvolution(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, traces, inputs, mask):
-        batch, steps = inputs.shape
-        n_fft = 1 << math.ceil(math.log2(max(2 * steps - 1, 2)))
-        g = torch.fft.rfft(traces.T, n=n_fft, dim=1)  # (C, F): every transform along the last, contiguous axis
-        chunk = max(1, CHUNK_BYTES // (g.numel() * g.element_size() * 2))
-        fields, sums = [], []
-        for start in range(0, batch, chunk):
-            x = torch.fft.rfft(inputs[start:start + chunk], n=n_fft, dim=1)  # (b, F)
-            y = torch.fft.irfft(x[:, None, :] * g[None], n=n_fft, dim=2)[..., :steps]  # (b, C, T)
-            fields.append(y)
-            sums.append(torch.einsum("bgt,bct->bgc", mask[start:start + chunk], y * y) if mask is not None
-                        else (y * y).sum(2)[:, None, :])
-        ctx.save_for_backward(traces, inputs, mask, torch.cat(fields))
-        ctx.n_fft, ctx.chunk = n_fft, chunk
-        return torch.cat(sums)
+        sums, fields = _squared_convolution(traces, inputs, mask, keep=True)
+        ctx.save_for_backward(traces, inputs, mask, fields)
+        return sums
 
     @staticmethod
     def backward(ctx, grad):
         traces, inputs, mask, y = ctx.saved_tensors
-        n_fft, chunk = ctx.n_fft, ctx.chunk
         batch, steps = inputs.shape
+        n_fft = _fft_length(steps)
+        chunk = _chunk(n_fft, y.shape[1], y.element_size())
         want_traces, want_inputs = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         g_conj = torch.fft.rfft(traces.T, n=n_fft, dim=1).conj() if want_inputs else None
         d_traces = 0
@@ -134,7 +154,11 @@ def powers_from_traces(traces: torch.Tensor, weights: torch.Tensor, inputs: torc
         mask = torch.nn.functional.one_hot(gate, gates + 1)[..., :gates].transpose(1, 2).to(dtype)  # (B, G, T)
     elif lengths is not None:
         mask = (torch.arange(steps, device=inputs.device)[None, :] < lengths[:, None]).to(dtype)[:, None, :]
-    per_cell = _SquaredConvolution.apply(traces[:steps].to(dtype), inputs.to(dtype), mask)  # (B, G, C)
+    traces, inputs = traces[:steps].to(dtype), inputs.to(dtype)
+    if torch.is_grad_enabled() and (traces.requires_grad or inputs.requires_grad):
+        per_cell = _SquaredConvolution.apply(traces, inputs, mask)  # (B, G, C)
+    else:  # evaluation: nothing kept for a gradient
+        per_cell = _squared_convolution(traces, inputs, mask)[0]
     return (per_cell @ weights.to(dtype).T).reshape(batch, -1).to(inputs.dtype)
 
 
