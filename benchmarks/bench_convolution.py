@@ -13,9 +13,10 @@ to the traces, as training needs: the inputs are data) two ways:
   engine     designer.physics.impulse.powers_from_traces as it is now, on
              traces and inputs of ``--dtype`` (training runs are float32).
 
-and prints the CPU seconds (the wall time of one thread on an idle machine), the peak resident memory each adds (VmHWM, each in its
-own child process) and the largest relative difference of the powers and of
-the trace gradient between the two.
+and prints the CPU seconds (the wall time of one thread on an idle machine),
+the peak resident memory each adds (each in its own child process) and the
+largest relative difference of the powers and of the trace gradient between
+the two.
 
     python benchmarks/bench_convolution.py [--steps 4000] [--cells 72] [--batch 84] [--probes 24] [--gates 1] [--dtype float32]
 """
@@ -33,6 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_engine import peak_rss_mib  # noqa: E402  (this folder, the script's own)
 from designer.physics.impulse import CHUNK_BYTES, gate_of_step, powers_from_traces  # noqa: E402
 
 
@@ -66,14 +68,6 @@ def _problem(args):
     return traces.to(dtype), weights.to(dtype), inputs.to(dtype)
 
 
-def _peak_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def child(args) -> None:
     torch.set_num_threads(args.threads)
     fn = {"autograd": autograd_powers, "engine": powers_from_traces}[args.child]
@@ -81,7 +75,7 @@ def child(args) -> None:
     small = argparse.Namespace(**{**vars(args), "steps": 64, "batch": 4})  # warm up the FFT plans
     t, w, x = _problem(small)
     fn(t.requires_grad_(True), w, x, gates=args.gates).sum().backward()
-    baseline = _peak_kib()
+    baseline = peak_rss_mib()
     traces.requires_grad_(True)
     start = time.process_time()  # CPU seconds: the wall time on an idle machine, and not inflated beside other work
     power = fn(traces, weights, inputs, gates=args.gates)
@@ -89,7 +83,7 @@ def child(args) -> None:
     power.sum().backward()
     total = time.process_time() - start
     torch.save({"power": power.detach().double(), "grad": traces.grad.double()}, args.out)
-    print(json.dumps({"forward": forward, "step": total, "mib": (_peak_kib() - baseline) / 1024}))
+    print(json.dumps({"forward": forward, "step": total, "mib": peak_rss_mib() - baseline}))
 
 
 def main() -> None:
