@@ -144,9 +144,10 @@ def powers_from_traces(traces: torch.Tensor, weights: torch.Tensor, inputs: torc
     inputs: float32 runs convolve in float32 (powers within about 1e-6 of a
     float64 convolution of the same traces, the precision the float32 traces
     themselves carry; benchmarks/bench_convolution.py), float64 runs in float64.
+    The result has the inputs' dtype.
     """
     batch, steps = inputs.shape
-    dtype = torch.promote_types(traces.dtype, inputs.dtype)
+    dtype, out_dtype = torch.promote_types(traces.dtype, inputs.dtype), inputs.dtype
     mask = None
     if gates > 1:
         length = torch.full((batch,), steps, device=inputs.device) if lengths is None else lengths
@@ -159,7 +160,7 @@ def powers_from_traces(traces: torch.Tensor, weights: torch.Tensor, inputs: torc
         per_cell = _SquaredConvolution.apply(traces, inputs, mask)  # (B, G, C)
     else:  # evaluation: nothing kept for a gradient
         per_cell = _squared_convolution(traces, inputs, mask)[0]
-    return (per_cell @ weights.to(dtype).T).reshape(batch, -1).to(inputs.dtype)
+    return (per_cell @ weights.to(dtype).T).reshape(batch, -1).to(out_dtype)
 
 
 def simulate_impulse(

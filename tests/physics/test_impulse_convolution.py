@@ -25,6 +25,7 @@ def test_powers_are_the_weighted_squared_causal_convolution():
     for b, n in enumerate(lengths.tolist()):
         field = np.stack([np.convolve(x[b], t[:, c])[:n] for c in range(t.shape[1])], axis=1)  # (n, C)
         assert np.allclose(power[b].numpy(), w @ (field**2).sum(0), rtol=1e-12)
+    assert powers_from_traces(traces, weights, inputs.float()).dtype == torch.float32  # the inputs' dtype
 
 
 @pytest.mark.parametrize("gates, lengths", [(1, None), (1, [11, 6]), (3, [11, 8])])
